@@ -1,0 +1,35 @@
+# Every target bootstraps .venv itself with Python 3.12 and reinstalls only when pyproject.toml changes.
+PYTHON_BOOT := $(shell command -v python3.12 2>/dev/null || command -v python3 2>/dev/null)
+VENV := .venv
+PY := $(VENV)/bin/python
+CONFIG ?= configs/baseline.yaml
+
+.PHONY: run test bench ui lint clean
+
+$(PY):
+	@$(PYTHON_BOOT) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "tierlab needs Python >= 3.12 (found " + sys.version.split()[0] + ")")'
+	$(PYTHON_BOOT) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[dev,dask]'
+	@touch $@ $(VENV)/.installed-run
+
+run: $(VENV)/.installed-run
+	$(VENV)/bin/tierlab run $(CONFIG)
+
+test: $(VENV)/.installed-dev
+	$(PY) -m pytest -q
+
+bench: $(VENV)/.installed-dev
+	$(PY) benchmarks/run.py
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check sim agents tests benchmarks
+
+clean:
+	rm -rf $(VENV) build *.egg-info
