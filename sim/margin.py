@@ -288,22 +288,31 @@ class Schedule(ABC):
         return int(t) if np.ndim(notional) == 0 else t
 
     def max_notional(self, equity: ArrayLike, open_interest: float = 0.0) -> ArrayLike:
-        """Largest notional whose initial margin the equity covers (0 for equity <= 0).
+        """Largest notional whose initial margin the equity covers (0 for equity <= 0)."""
+        return self._largest_notional(self.initial_margin, equity, open_interest)
 
-        The initial margin rises with notional in every kind, so a vectorised bisection finds the
-        boundary to float precision, even where the requirement jumps between brackets.
+    def maintenance_capacity(self, equity: ArrayLike, open_interest: float = 0.0) -> ArrayLike:
+        """Largest notional whose maintenance margin the equity covers: where a partial
+        liquidation can stop."""
+        return self._largest_notional(self.maintenance_margin, equity, open_interest)
+
+    def _largest_notional(self, requirement, equity: ArrayLike, open_interest: float) -> ArrayLike:
+        """Largest N with requirement(N) <= equity, by vectorised bisection.
+
+        Requirements rise with notional in every kind, so bisection finds the boundary to float
+        precision, even where the requirement jumps between brackets.
         """
         e = np.maximum(_as_array(equity), 0.0)
-        floor_rate = float(self._initial_rate(np.zeros(1), open_interest)[0])
+        floor_rate = float(self.maintenance_rate(np.zeros(1) + 1e-9, open_interest)[0])
         hi = np.minimum(e / floor_rate, self.notional_limit)
         lo = np.zeros_like(hi)
-        fits = _as_array(self.initial_margin(hi, open_interest)) <= e
+        fits = _as_array(requirement(hi, open_interest)) <= e
         lo = np.where(fits, hi, lo)
         for _ in range(200):
             mid = 0.5 * (lo + hi)
             if np.all((mid <= lo) | (mid >= hi)):
                 break
-            ok = _as_array(self.initial_margin(mid, open_interest)) <= e
+            ok = _as_array(requirement(mid, open_interest)) <= e
             lo = np.where(ok, mid, lo)
             hi = np.where(ok, hi, mid)
         return _like(lo, equity)

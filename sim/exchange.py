@@ -1,0 +1,611 @@
+"""The exchange: account book, market orders, margin checks, funding and the liquidation engine.
+
+Accounts are rows of numpy arrays. Positions are integer lots, so open interest balances exactly;
+cash (``quote``) is USD. Every fill, fee, penalty and funding payment moves money between two
+accounts, so the sum of equity always equals the sum of deposits. The exchange enforces rules and
+knows no strategy: it never imports an agent, the model or Mesa.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Protocol, Sequence
+
+import numpy as np
+import pandas as pd
+
+from sim.margin import Schedule
+
+KINDS = ("retail", "whale", "liquidator", "market_maker", "insurance", "exchange")
+KIND_CODE = {name: code for code, name in enumerate(KINDS)}
+
+LIQUIDATION_COLUMNS = [
+    "step", "round", "account", "owner", "entity", "kind", "side", "size", "notional", "tier",
+    "mark_before", "mark_after", "price", "taker", "penalty", "bad_debt",
+]
+
+
+@dataclass(frozen=True)
+class Fill:
+    """Part of a market order: ``lots`` bought by the taker (negative: sold) from ``maker`` at ``price``."""
+
+    maker: int
+    lots: int
+    price: float
+
+
+class Liquidity(Protocol):
+    """Where market orders execute: the order book, or any stand-in with the same two calls."""
+
+    def mid(self) -> float: ...
+
+    def take(self, lots: int, limit_price: float | None = None, taker: int | None = None) -> list[Fill]: ...
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The exchange's parameters: lot size, fees, mark band and liquidation policy."""
+
+    lot_size: float = 0.001
+    taker_fee: float = 0.0005
+    maker_fee: float = 0.0002
+    mark_band: float = 0.005
+    penalty_rate: float = 0.005
+    partial_liquidation: bool = True
+    partial_buffer: float = 0.1
+    max_rounds: int = 50
+    backstop_rounds: int = 10_000
+
+
+@dataclass(frozen=True)
+class OrderResult:
+    """What became of a market order: the filled size (units, signed), average price, fee, or why not."""
+
+    account: int
+    requested: float
+    filled: float = 0.0
+    average_price: float = float("nan")
+    fee: float = 0.0
+    reason: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.reason is None
+
+
+@dataclass(frozen=True)
+class LiquidationOffer:
+    """A liquidatable position put to the liquidators: they bid a price for taking it over."""
+
+    account: int
+    position: float
+    mark: float
+    bankruptcy_price: float
+    equity: float
+    maintenance_margin: float
+
+
+@dataclass(frozen=True)
+class Bid:
+    """A liquidator's offer to take a position over at ``price``."""
+
+    account: int
+    price: float
+
+
+BidSource = Callable[[LiquidationOffer], Sequence[Bid]]
+
+
+@dataclass
+class Counters:
+    """Running totals the measures read."""
+
+    bad_debt: float = 0.0
+    bad_debt_insurance: float = 0.0
+    adl_count: int = 0
+    adl_notional: float = 0.0
+    liquidation_count: int = 0
+    liquidation_notional: float = 0.0
+    fees: float = 0.0
+    penalties: float = 0.0
+    funding_paid_by_longs: float = 0.0
+
+
+class Exchange:
+    """One linear perpetual market with a margin schedule, an insurance fund and a fee account."""
+
+    def __init__(self, schedule: Schedule, rules: Rules = Rules(), *, index_price: float,
+                 insurance_fund: float = 0.0, liquidity: Liquidity | None = None, capacity: int = 1024):
+        self.schedule = schedule
+        self.rules = rules
+        self.liquidity = liquidity
+        self.index = float(index_price)
+        self.mark = float(index_price)
+        self.step = 0
+        self.counters = Counters()
+        self._n = 0
+        self.deposits = np.zeros(capacity)
+        self.quote = np.zeros(capacity)
+        self.lots = np.zeros(capacity, dtype=np.int64)
+        self.owner = np.zeros(capacity, dtype=np.int64)
+        self.entity = np.zeros(capacity, dtype=np.int64)
+        self.kind = np.zeros(capacity, dtype=np.int8)
+        self._long_lots = 0
+        self._events: list[tuple] = []
+        self.insurance = self.open_account(owner=-1, kind="insurance", deposit=insurance_fund)
+        self.treasury = self.open_account(owner=-2, kind="exchange")
+
+    # ---------------------------------------------------------------- accounts
+    @property
+    def n_accounts(self) -> int:
+        return self._n
+
+    def _grow(self) -> None:
+        for name in ("deposits", "quote", "lots", "owner", "entity", "kind"):
+            old = getattr(self, name)
+            new = np.zeros(2 * len(old), dtype=old.dtype)
+            new[: len(old)] = old
+            setattr(self, name, new)
+
+    def open_account(self, owner: int, kind: str, entity: int | None = None, deposit: float = 0.0) -> int:
+        """A new empty account; ``entity`` groups accounts of one owner (defaults to the owner)."""
+        if kind not in KIND_CODE:
+            raise ValueError(f"unknown account kind {kind!r}")
+        if self._n == len(self.quote):
+            self._grow()
+        account = self._n
+        self._n += 1
+        self.owner[account] = owner
+        self.entity[account] = owner if entity is None else entity
+        self.kind[account] = KIND_CODE[kind]
+        if deposit:
+            self.deposit(account, deposit)
+        return account
+
+    def deposit(self, account: int, amount: float) -> None:
+        """Add collateral from outside the market."""
+        if amount < 0:
+            raise ValueError("a deposit must be non-negative")
+        self.deposits[account] += amount
+        self.quote[account] += amount
+
+    def position(self, account: int | None = None) -> float | np.ndarray:
+        """Signed position in units, for one account or (None) all."""
+        if account is None:
+            return self.lots[: self._n] * self.rules.lot_size
+        return float(self.lots[account]) * self.rules.lot_size
+
+    def equity(self, account: int | None = None) -> float | np.ndarray:
+        """Cash plus position at mark, for one account or (None) all."""
+        if account is None:
+            return self.quote[: self._n] + self.lots[: self._n] * (self.rules.lot_size * self.mark)
+        return float(self.quote[account] + self.lots[account] * self.rules.lot_size * self.mark)
+
+    def notional(self, account: int | None = None) -> float | np.ndarray:
+        """|position| x mark."""
+        if account is None:
+            return np.abs(self.lots[: self._n]) * (self.rules.lot_size * self.mark)
+        return abs(float(self.lots[account])) * self.rules.lot_size * self.mark
+
+    def open_interest(self) -> float:
+        """Long open interest in units (equal to short open interest)."""
+        return self._long_lots * self.rules.lot_size
+
+    def open_interest_notional(self) -> float:
+        return self.open_interest() * self.mark
+
+    def maintenance_margin(self, account: int | None = None) -> float | np.ndarray:
+        return self.schedule.maintenance_margin(self.notional(account), self.open_interest_notional())
+
+    def initial_margin(self, account: int | None = None) -> float | np.ndarray:
+        return self.schedule.initial_margin(self.notional(account), self.open_interest_notional())
+
+    def available_margin(self, account: int) -> float:
+        """Equity left above the initial margin of the current position."""
+        return self.equity(account) - self.initial_margin(account)
+
+    def max_order_size(self, account: int, side: int) -> float:
+        """The largest order (units, >= 0) on ``side`` (+1 buy, -1 sell) sure to pass the margin check.
+
+        The fee is paid from equity, so capacity is sized on equity less the largest fee the order
+        could cost (taker fee x the schedule's top leverage x equity).
+        """
+        oi = self.open_interest_notional()
+        equity = self.equity(account)
+        spendable = equity * (1.0 - self.rules.taker_fee * self.schedule.max_leverage(0.0, oi))
+        capacity = self.schedule.max_notional(spendable, oi)
+        target = side * capacity / self.mark
+        return max(0.0, side * (target - self.position(account)))
+
+    def bankruptcy_price(self, account: int) -> float:
+        """The mark at which the account's equity is zero (NaN when flat)."""
+        lots = self.lots[account]
+        if lots == 0:
+            return float("nan")
+        return -float(self.quote[account]) / (float(lots) * self.rules.lot_size)
+
+    # ---------------------------------------------------------------- prices
+    def set_index(self, price: float) -> None:
+        """The oracle's new index price; the mark follows within its band."""
+        self.index = float(price)
+        self.update_mark()
+
+    def update_mark(self) -> float:
+        """Mark = book mid held within index x (1 +- band); the index alone when there is no book."""
+        band = self.rules.mark_band
+        reference = self.liquidity.mid() if self.liquidity is not None else self.index
+        self.mark = float(np.clip(reference, self.index * (1.0 - band), self.index * (1.0 + band)))
+        return self.mark
+
+    # ---------------------------------------------------------------- money movement
+    def _set_lots(self, account: int, lots: int) -> None:
+        old = int(self.lots[account])
+        self._long_lots += max(lots, 0) - max(old, 0)
+        self.lots[account] = lots
+
+    def _trade(self, buyer_side_account: int, other: int, lots: int, price: float) -> None:
+        """``buyer_side_account`` gains ``lots`` (signed) from ``other`` at ``price``."""
+        value = lots * self.rules.lot_size * price
+        self._set_lots(buyer_side_account, int(self.lots[buyer_side_account]) + lots)
+        self._set_lots(other, int(self.lots[other]) - lots)
+        self.quote[buyer_side_account] -= value
+        self.quote[other] += value
+
+    def transfer(self, source: int, destination: int, amount: float) -> None:
+        """Move cash between two accounts."""
+        self.quote[source] -= amount
+        self.quote[destination] += amount
+
+    def _execute(self, account: int, lots: int, limit_price: float | None, fee_rate: float) -> tuple[int, float, float]:
+        """Walk the liquidity for ``lots``; book each fill with its fees. Returns (lots, cost, taker fee)."""
+        if self.liquidity is None:
+            return 0, 0.0, 0.0
+        filled, cost, fee = 0, 0.0, 0.0
+        for fill in self.liquidity.take(lots, limit_price, taker=account):
+            if fill.lots == 0 or fill.maker == account:
+                continue
+            self._trade(account, fill.maker, fill.lots, fill.price)
+            value = abs(fill.lots) * self.rules.lot_size * fill.price
+            taker_fee = fee_rate * value
+            maker_fee = self.rules.maker_fee * value
+            self.transfer(account, self.treasury, taker_fee)
+            self.transfer(fill.maker, self.treasury, maker_fee)
+            self.counters.fees += taker_fee + maker_fee
+            filled += fill.lots
+            cost += fill.lots * self.rules.lot_size * fill.price
+            fee += taker_fee
+        self.update_mark()
+        return filled, cost, fee
+
+    def to_lots(self, size: float) -> int:
+        """Units to whole lots, rounding to the nearest lot."""
+        return int(round(size / self.rules.lot_size))
+
+    def submit_market_order(self, account: int, size: float, reduce_only: bool = False) -> OrderResult:
+        """Buy (size > 0) or sell at market. Increasing orders must leave equity above initial margin.
+
+        A reducing order is always allowed. A refused order changes nothing and says why.
+        """
+        lots = self.to_lots(size)
+        if lots == 0:
+            return OrderResult(account, size, reason="smaller than one lot")
+        current = int(self.lots[account])
+        new = current + lots
+        reducing = abs(new) <= abs(current) and new * current >= 0
+        if reduce_only and not reducing:
+            return OrderResult(account, size, reason="reduce-only order would increase the position")
+        if not reducing:
+            notional = abs(new) * self.rules.lot_size * self.mark
+            required = self.schedule.initial_margin(notional, self.open_interest_notional())
+            if not np.isfinite(required):
+                return OrderResult(account, size, reason=(
+                    f"notional {notional:,.0f} exceeds the schedule's limit {self.schedule.notional_limit:,.0f}"))
+            fee = self.rules.taker_fee * abs(lots) * self.rules.lot_size * self.mark
+            equity = self.equity(account)
+            if equity - fee < required:
+                return OrderResult(account, size, reason=(
+                    f"insufficient margin: needs {required:,.2f} + fee {fee:,.2f}, equity {equity:,.2f}"))
+        filled, cost, fee = self._execute(account, lots, None, self.rules.taker_fee)
+        if filled == 0:
+            return OrderResult(account, size, reason="no liquidity")
+        units = filled * self.rules.lot_size
+        return OrderResult(account, size, filled=units, average_price=cost / units, fee=fee)
+
+    def apply_funding(self, rate: float) -> float:
+        """Longs pay shorts ``rate`` x notional (shorts pay when negative). Returns what longs paid."""
+        n = self._n
+        payments = rate * self.lots[:n] * (self.rules.lot_size * self.mark)
+        self.quote[:n] -= payments
+        paid = float(payments[payments > 0].sum()) if rate >= 0 else float(payments[payments < 0].sum())
+        self.counters.funding_paid_by_longs += paid
+        return paid
+
+    # ---------------------------------------------------------------- liquidation
+    def liquidatable(self) -> np.ndarray:
+        """Accounts with an open position whose equity is below maintenance margin at mark."""
+        equity = self.equity()
+        mm = self.maintenance_margin()
+        return np.flatnonzero((self.lots[: self._n] != 0) & (equity < mm))
+
+    def is_liquidatable(self, account: int) -> bool:
+        return self.lots[account] != 0 and self.equity(account) < self.maintenance_margin(account)
+
+    def offer(self, account: int) -> LiquidationOffer:
+        """What liquidators see of a liquidatable account."""
+        return LiquidationOffer(
+            account=account, position=self.position(account), mark=self.mark,
+            bankruptcy_price=self.bankruptcy_price(account), equity=self.equity(account),
+            maintenance_margin=float(self.maintenance_margin(account)),
+        )
+
+    def can_take_over(self, liquidator: int, position: float, price: float) -> bool:
+        """Whether the liquidator's equity after buying ``position`` at ``price`` covers its initial margin."""
+        lots = self.to_lots(position)
+        new_lots = int(self.lots[liquidator]) + lots
+        quote = self.quote[liquidator] - lots * self.rules.lot_size * price
+        equity = quote + new_lots * self.rules.lot_size * self.mark
+        notional = abs(new_lots) * self.rules.lot_size * self.mark
+        return bool(equity >= self.schedule.initial_margin(notional, self.open_interest_notional()))
+
+    def take_over(self, account: int, liquidator: int, price: float, round_: int = 1) -> str | None:
+        """A liquidator takes the whole position at ``price``; None on success, else the reason.
+
+        The price must be no better for the liquidator than the bankruptcy price and no worse than
+        the mark (a discount to the mark), and the liquidator's margin must carry the position.
+        """
+        if liquidator == account:
+            return "an account cannot take over its own position"
+        if not self.is_liquidatable(account):
+            return "account is not liquidatable"
+        lots = int(self.lots[account])
+        side = 1 if lots > 0 else -1
+        bankrupt = self.bankruptcy_price(account)
+        if side * (price - self.mark) > 1e-9 * self.mark:
+            return "price is not a discount to the mark"
+        if side * (price - bankrupt) < -1e-9 * self.mark:
+            return "price is beyond the bankruptcy price"
+        position = lots * self.rules.lot_size
+        if not self.can_take_over(liquidator, position, price):
+            return "liquidator's margin cannot carry the position"
+        mark_before = self.mark
+        self._trade(liquidator, account, lots, price)
+        penalty = self._charge_penalty(account, abs(position) * mark_before)
+        self._log(round_, account, lots, mark_before, price, "liquidator", penalty, 0.0)
+        return None
+
+    def _charge_penalty(self, account: int, notional: float) -> float:
+        """Liquidation penalty to the insurance fund, limited to what equity is left."""
+        if account == self.insurance:
+            return 0.0
+        penalty = min(self.rules.penalty_rate * notional, max(self.equity(account), 0.0))
+        if penalty > 0:
+            self.transfer(account, self.insurance, penalty)
+            self.counters.penalties += penalty
+        return penalty
+
+    def _log(self, round_: int, account: int, lots: int, mark_before: float, price: float,
+             taker: str, penalty: float, bad_debt: float) -> None:
+        size = abs(lots) * self.rules.lot_size
+        notional = size * mark_before
+        self._events.append((
+            self.step, round_, account, int(self.owner[account]), int(self.entity[account]),
+            KINDS[self.kind[account]], "long" if lots > 0 else "short", size, notional,
+            int(self.schedule.tier(notional, self.open_interest_notional())), mark_before, self.mark,
+            price, taker, penalty, bad_debt,
+        ))
+        self.counters.liquidation_notional += notional
+
+    def _partial_target(self, account: int) -> int | None:
+        """Lots to keep so that maintenance is met in a lower tier, or None when a whole close is due."""
+        if not self.rules.partial_liquidation:
+            return None
+        equity = self.equity(account)
+        if equity <= 0:
+            return None
+        lots = int(self.lots[account])
+        oi = self.open_interest_notional()
+        notional = self.notional(account)
+        penalty = self.rules.penalty_rate * notional
+        room = (equity - penalty) * (1.0 - self.rules.partial_buffer)
+        target_notional = self.schedule.maintenance_capacity(max(room, 0.0), oi)
+        if target_notional <= 0 or self.schedule.tier(target_notional, oi) >= self.schedule.tier(notional, oi):
+            return None
+        keep = int(target_notional / (self.rules.lot_size * self.mark))
+        return keep if lots > 0 else -keep
+
+    def _close_in_book(self, account: int, target_lots: int, round_: int) -> None:
+        """Engine order towards ``target_lots``, limited at the bankruptcy price; penalty on what filled."""
+        lots = int(self.lots[account])
+        mark_before = self.mark
+        limit = self.bankruptcy_price(account)
+        if not limit > 0:
+            return
+        filled, cost, _ = self._execute(account, target_lots - lots, limit, 0.0)
+        if filled == 0:
+            return
+        closed_notional = abs(filled) * self.rules.lot_size * mark_before
+        penalty = self._charge_penalty(account, closed_notional)
+        self._log(round_, account, -filled, mark_before, cost / (filled * self.rules.lot_size), "engine", penalty, 0.0)
+
+    def _fund_can_carry(self, lots: int, price: float) -> bool:
+        fund = self.insurance
+        new_lots = int(self.lots[fund]) + lots
+        if abs(new_lots) <= abs(int(self.lots[fund])) and new_lots * int(self.lots[fund]) >= 0:
+            return self.equity(fund) - lots * self.rules.lot_size * (price - self.mark) >= 0
+        equity = self.equity(fund) - lots * self.rules.lot_size * (price - self.mark)
+        notional = abs(new_lots) * self.rules.lot_size * self.mark
+        return bool(equity >= self.schedule.initial_margin(notional, self.open_interest_notional()))
+
+    def _backstop(self, account: int, round_: int) -> None:
+        """Close what is left at the bankruptcy price: the insurance fund takes it, else ADL."""
+        lots = int(self.lots[account])
+        if lots == 0:
+            return
+        price = max(self.bankruptcy_price(account), 0.0)
+        bad_debt = max(-self.equity(account), 0.0)
+        mark_before = self.mark
+        if account != self.insurance and self._fund_can_carry(lots, price):
+            self._trade(self.insurance, account, lots, price)
+            self.counters.bad_debt += bad_debt
+            self.counters.bad_debt_insurance += bad_debt
+            self._log(round_, account, lots, mark_before, price, "insurance", 0.0, bad_debt)
+        else:
+            self._auto_deleverage(account, price, round_, bad_debt)
+        residual = -self.quote[account] if self.lots[account] == 0 and self.quote[account] < 0 else 0.0
+        if residual > 0:
+            self.transfer(self.insurance, account, residual)
+            self.counters.bad_debt += residual
+            self.counters.bad_debt_insurance += residual
+
+    def adl_ranking(self, side: int, exclude: int) -> np.ndarray:
+        """Accounts holding positions on ``side``, most profitable x most leveraged first."""
+        n = self._n
+        lots = self.lots[:n]
+        equity = self.equity()
+        candidates = np.flatnonzero((np.sign(lots) == side) & (np.arange(n) != exclude))
+        eq = equity[candidates]
+        deposits = np.maximum(self.deposits[candidates], 1e-12)
+        leverage = np.where(eq > 0, np.abs(lots[candidates]) * self.rules.lot_size * self.mark / np.maximum(eq, 1e-12), 0.0)
+        profit = (eq - self.deposits[candidates]) / deposits
+        score = np.where(eq > 0, profit * leverage, -np.inf)
+        order = np.lexsort((candidates, -score))
+        return candidates[order]
+
+    def _auto_deleverage(self, account: int, price: float, round_: int, bad_debt: float) -> None:
+        """Close the account against the top-ranked opposite positions at ``price``."""
+        lots = int(self.lots[account])
+        side = 1 if lots > 0 else -1
+        mark_before = self.mark
+        remaining = abs(lots)
+        for opponent in self.adl_ranking(-side, exclude=account):
+            if remaining == 0:
+                break
+            take = min(remaining, abs(int(self.lots[opponent])))
+            self._trade(opponent, account, side * take, price)
+            remaining -= take
+            self.counters.adl_count += 1
+            self.counters.adl_notional += take * self.rules.lot_size * mark_before
+        self.counters.bad_debt += bad_debt
+        self._log(round_, account, lots, mark_before, price, "adl", 0.0, bad_debt)
+
+    def _liquidate_one(self, account: int, round_: int, bids: BidSource | None, use_market: bool) -> None:
+        if use_market and bids is not None and account != self.insurance and self.equity(account) > 0:
+            offer = self.offer(account)
+            side = 1 if offer.position > 0 else -1
+            ranked = sorted(bids(offer), key=lambda b: (-side * b.price, b.account))
+            for bid in ranked:
+                if self.take_over(account, bid.account, bid.price, round_) is None:
+                    return
+        if use_market:
+            target = self._partial_target(account)
+            self._close_in_book(account, 0 if target is None else target, round_)
+            if target is not None and not self.is_liquidatable(account):
+                return
+            if self.lots[account] != 0 and target is not None:
+                self._close_in_book(account, 0, round_)
+        if self.lots[account] != 0:
+            self._backstop(account, round_)
+
+    def run_liquidations(self, bids: BidSource | None = None) -> int:
+        """Liquidate in rounds until no account is below maintenance; returns the number of rounds.
+
+        Round by round: liquidators bid first; what none takes, the engine closes into the book
+        (partially where a lower tier restores maintenance); what the book cannot fill above the
+        bankruptcy price goes to the insurance fund, else to auto-deleveraging. After
+        ``max_rounds`` only the backstop acts, so the phase always ends clear.
+        """
+        round_ = 0
+        while True:
+            candidates = self.liquidatable()
+            if len(candidates) == 0:
+                return round_
+            round_ += 1
+            if round_ > self.rules.max_rounds + self.rules.backstop_rounds:
+                raise RuntimeError("liquidation did not clear")
+            ratio = self.equity()[candidates] / np.maximum(self.maintenance_margin()[candidates], 1e-12)
+            use_market = round_ <= self.rules.max_rounds
+            for account in candidates[np.lexsort((candidates, ratio))]:
+                if self.is_liquidatable(account):
+                    self.counters.liquidation_count += 1
+                    self._liquidate_one(int(account), round_, bids, use_market)
+
+    # ---------------------------------------------------------------- records
+    def liquidations(self) -> pd.DataFrame:
+        """Every liquidation action so far, one row each (a liquidation may take several)."""
+        return pd.DataFrame.from_records(self._events, columns=LIQUIDATION_COLUMNS)
+
+    def events_since(self, start: int) -> list[tuple]:
+        return self._events[start:]
+
+    @property
+    def event_count(self) -> int:
+        return len(self._events)
+
+    def snapshot(self) -> pd.DataFrame:
+        """One row per account: balances, position, margins, tier and liquidation price."""
+        n = self._n
+        notional = self.notional()
+        oi = self.open_interest_notional()
+        position = self.position()
+        return pd.DataFrame({
+            "account": np.arange(n),
+            "owner": self.owner[:n],
+            "entity": self.entity[:n],
+            "kind": pd.Categorical.from_codes(self.kind[:n], categories=list(KINDS)),
+            "deposits": self.deposits[:n],
+            "quote": self.quote[:n],
+            "position": position,
+            "notional": notional,
+            "equity": self.equity(),
+            "initial_margin": self.schedule.initial_margin(notional, oi),
+            "maintenance_margin": self.schedule.maintenance_margin(notional, oi),
+            "tier": self.schedule.tier(notional, oi),
+            "liquidation_price": self.schedule.liquidation_price(position, self.quote[:n], oi),
+        })
+
+    def check_invariants(self, after_liquidation: bool = False) -> None:
+        """Raise AssertionError if open interest does not balance or money appeared or vanished."""
+        n = self._n
+        total_lots = int(self.lots[:n].sum())
+        assert total_lots == 0, f"positions sum to {total_lots} lots, not zero"
+        equity = float(self.equity().sum())
+        deposits = float(self.deposits[:n].sum())
+        assert abs(equity - deposits) <= 1e-9 * max(deposits, 1.0), (
+            f"equity sums to {equity!r}, deposits to {deposits!r}")
+        if after_liquidation:
+            below = self.liquidatable()
+            assert len(below) == 0, f"accounts below maintenance after liquidation: {below[:10].tolist()}"
+
+
+@dataclass
+class LinearImpact:
+    """A stand-in market: one maker account fills any size, the price moving ``impact`` per unit.
+
+    Used where there is no order book (exchange tests); the average price of n units is the mid
+    moved by half the impact, and the mid moves by the whole of it.
+    """
+
+    maker: int
+    price: float
+    impact: float
+    lot_size: float
+    fills: list[Fill] = field(default_factory=list)
+
+    def mid(self) -> float:
+        return self.price
+
+    def take(self, lots: int, limit_price: float | None = None, taker: int | None = None) -> list[Fill]:
+        if lots == 0:
+            return []
+        side = 1 if lots > 0 else -1
+        if limit_price is not None:
+            room = side * (limit_price / self.price - 1.0) / self.impact
+            lots = side * min(abs(lots), max(int(room / self.lot_size), 0))
+            if lots == 0:
+                return []
+        move = self.impact * lots * self.lot_size
+        average = self.price * (1.0 + move / 2.0)
+        self.price *= 1.0 + move
+        fill = Fill(self.maker, lots, average)
+        self.fills.append(fill)
+        return [fill]
