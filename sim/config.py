@@ -92,8 +92,8 @@ class MarketMakerConfig(Section):
     level_spacing: PositiveFloat = Field(default=0.0005, description="gap between levels, fraction of price")
     resilience: float = Field(default=0.2, gt=0.0, le=1.0)
     inventory_lean: NonNegativeFloat = 0.5
-    volatility_pull: NonNegativeFloat = 30.0
-    loss_pull: NonNegativeFloat = 5.0
+    volatility_pull: NonNegativeFloat = Field(default=0.5, description="depth / (1 + pull x excess volatility ratio)")
+    loss_pull: NonNegativeFloat = Field(default=5.0, description="depth / (1 + pull x drawdown of maker equity)")
 
 
 class RetailConfig(Section):
@@ -107,6 +107,7 @@ class RetailConfig(Section):
         "momentum": 0.4, "mean_reversion": 0.3, "noise": 0.3}
     lookback: PositiveInt = 30
     stop_loss: float = Field(default=0.5, gt=0.0, le=1.0, description="loss fraction of margin")
+    stop_loss_share: float = Field(default=0.5, ge=0.0, le=1.0, description="share of traders using stops")
     take_profit: float = Field(default=1.0, gt=0.0)
     herding: float = Field(default=0.3, ge=0.0, le=1.0)
     derisk_on_neighbour_liquidation: float = Field(default=0.5, ge=0.0, le=1.0)
@@ -169,7 +170,8 @@ class RunConfig(Section):
     liquidators: LiquidatorConfig = LiquidatorConfig()
     network: NetworkConfig = NetworkConfig()
     metrics: MetricsConfig = MetricsConfig()
-    base_dir: Path = Field(default=Path("."), exclude=True, description="where relative paths resolve")
+    base_dirs: list[Path] = Field(default=[Path(".")], exclude=True,
+                                  description="folders relative paths resolve against, in order")
 
     @field_validator("schedule")
     @classmethod
@@ -182,14 +184,15 @@ class RunConfig(Section):
         return value
 
     def resolve(self, path: str | Path) -> Path:
-        """A path from the config, relative to the config file's folder (or the configs folder)."""
+        """A path from the config: relative to the config file's folder, then to the files it
+        extends, then to the working directory."""
         p = Path(path)
         if p.is_absolute():
             return p
-        for root in (self.base_dir, self.base_dir.parent, Path("configs")):
+        for root in (*self.base_dirs, Path(".")):
             if (root / p).exists():
                 return root / p
-        return self.base_dir / p
+        return self.base_dirs[0] / p
 
     def build_schedule(self) -> Schedule:
         """The margin schedule this run uses, with its steepness applied."""
@@ -240,7 +243,8 @@ def apply_override(data: dict[str, Any], parts: list[str], value: Any, source: s
     node[parts[-1]] = value
 
 
-def config_from_data(data: Any, source: str, base_dir: Path = Path("."), overrides: tuple[str, ...] | list[str] = ()) -> RunConfig:
+def config_from_data(data: Any, source: str, base_dirs: list[Path] | None = None,
+                     overrides: tuple[str, ...] | list[str] = ()) -> RunConfig:
     """Validate a mapping (with overrides applied) as a RunConfig; ConfigError names the field."""
     if data is None:
         data = {}
@@ -251,7 +255,7 @@ def config_from_data(data: Any, source: str, base_dir: Path = Path("."), overrid
         parts, value = parse_override(text)
         apply_override(data, parts, value)
     try:
-        config = RunConfig.model_validate({**data, "base_dir": base_dir})
+        config = RunConfig.model_validate({**data, "base_dirs": base_dirs or [Path(".")]})
     except ValidationError as err:
         raise ConfigError(describe_validation_error(err, source)) from None
     try:
@@ -262,7 +266,39 @@ def config_from_data(data: Any, source: str, base_dir: Path = Path("."), overrid
     return config
 
 
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``override`` laid over ``base``: mappings merge key by key, anything else replaces."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_config_data(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any], list[Path]]:
+    """A config file's mapping with its ``extends`` chain merged in, and the folders of the chain."""
+    data = read_yaml(path)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of config sections, got {type(data).__name__}")
+    folders = [path.parent]
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data, folders
+    if not isinstance(parent, str):
+        raise ConfigError(f"{path}: extends: expected a path to another config file")
+    parent_path = (path.parent / parent)
+    if parent_path.resolve() in seen:
+        raise ConfigError(f"{path}: extends: {parent} extends this file again (a cycle)")
+    base, base_folders = read_config_data(parent_path, (*seen, path.resolve()))
+    return deep_merge(base, data), folders + base_folders
+
+
 def load_config(path: str | Path, overrides: tuple[str, ...] | list[str] = ()) -> RunConfig:
-    """Read a run config file and apply ``dotted.key=value`` overrides; ConfigError on any problem."""
+    """Read a run config file (and any file it ``extends``) and apply ``dotted.key=value`` overrides."""
     path = Path(path)
-    return config_from_data(read_yaml(path), str(path), base_dir=path.parent, overrides=overrides)
+    data, folders = read_config_data(path)
+    return config_from_data(data, str(path), base_dirs=folders, overrides=overrides)

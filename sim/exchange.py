@@ -131,9 +131,10 @@ class Exchange:
         self.entity = np.zeros(capacity, dtype=np.int64)
         self.kind = np.zeros(capacity, dtype=np.int8)
         self._long_lots = 0
+        self._top_leverage_value: float | None = None
         self._events: list[tuple] = []
-        self.insurance = self.open_account(owner=-1, kind="insurance", deposit=insurance_fund)
-        self.treasury = self.open_account(owner=-2, kind="exchange")
+        self.insurance = self.open_account(owner=-1, kind="insurance", entity=0, deposit=insurance_fund)
+        self.treasury = self.open_account(owner=-2, kind="exchange", entity=0)
 
     # ---------------------------------------------------------------- accounts
     @property
@@ -161,6 +162,22 @@ class Exchange:
         if deposit:
             self.deposit(account, deposit)
         return account
+
+    def open_accounts(self, owners: np.ndarray, kind: str, deposits: np.ndarray) -> np.ndarray:
+        """Many accounts at once (one per owner, each its own entity); returns their indices."""
+        count = len(owners)
+        while self._n + count > len(self.quote):
+            self._grow()
+        accounts = np.arange(self._n, self._n + count)
+        self._n += count
+        self.owner[accounts] = owners
+        self.entity[accounts] = owners
+        self.kind[accounts] = KIND_CODE[kind]
+        if np.any(deposits < 0):
+            raise ValueError("a deposit must be non-negative")
+        self.deposits[accounts] += deposits
+        self.quote[accounts] += deposits
+        return accounts
 
     def deposit(self, account: int, amount: float) -> None:
         """Add collateral from outside the market."""
@@ -205,17 +222,27 @@ class Exchange:
         return self.equity(account) - self.initial_margin(account)
 
     def max_order_size(self, account: int, side: int) -> float:
-        """The largest order (units, >= 0) on ``side`` (+1 buy, -1 sell) sure to pass the margin check.
+        """The largest order (units, >= 0) on ``side`` (+1 buy, -1 sell) sure to pass the margin check."""
+        return float(self.max_order_sizes(np.array([account]), np.array([side]))[0])
+
+    def max_order_sizes(self, accounts: np.ndarray, sides: np.ndarray) -> np.ndarray:
+        """Per account, the largest order on its side sure to pass the margin check (units, >= 0).
 
         The fee is paid from equity, so capacity is sized on equity less the largest fee the order
         could cost (taker fee x the schedule's top leverage x equity).
         """
         oi = self.open_interest_notional()
-        equity = self.equity(account)
-        spendable = equity * (1.0 - self.rules.taker_fee * self.schedule.max_leverage(0.0, oi))
-        capacity = self.schedule.max_notional(spendable, oi)
-        target = side * capacity / self.mark
-        return max(0.0, side * (target - self.position(account)))
+        equity = self.quote[accounts] + self.lots[accounts] * (self.rules.lot_size * self.mark)
+        spendable = equity * (1.0 - self.rules.taker_fee * self._top_leverage(oi))
+        capacity = np.asarray(self.schedule.max_notional(spendable, oi))
+        target = sides * capacity / self.mark
+        return np.maximum(0.0, sides * (target - self.lots[accounts] * self.rules.lot_size))
+
+    def _top_leverage(self, open_interest: float) -> float:
+        """The schedule's leverage for the smallest positions (computed once unless it moves with OI)."""
+        if self.schedule.uses_open_interest or self._top_leverage_value is None:
+            self._top_leverage_value = float(self.schedule.max_leverage(0.0, open_interest))
+        return self._top_leverage_value
 
     def bankruptcy_price(self, account: int) -> float:
         """The mark at which the account's equity is zero (NaN when flat)."""
@@ -234,7 +261,7 @@ class Exchange:
         """Mark = book mid held within index x (1 +- band); the index alone when there is no book."""
         band = self.rules.mark_band
         reference = self.liquidity.mid() if self.liquidity is not None else self.index
-        self.mark = float(np.clip(reference, self.index * (1.0 - band), self.index * (1.0 + band)))
+        self.mark = min(max(float(reference), self.index * (1.0 - band)), self.index * (1.0 + band))
         return self.mark
 
     # ---------------------------------------------------------------- money movement
@@ -257,59 +284,117 @@ class Exchange:
         self.quote[destination] += amount
 
     def _execute(self, account: int, lots: int, limit_price: float | None, fee_rate: float) -> tuple[int, float, float]:
-        """Walk the liquidity for ``lots``; book each fill with its fees. Returns (lots, cost, taker fee)."""
-        if self.liquidity is None:
-            return 0, 0.0, 0.0
-        filled, cost, fee = 0, 0.0, 0.0
-        for fill in self.liquidity.take(lots, limit_price, taker=account):
-            if fill.lots == 0 or fill.maker == account:
-                continue
-            self._trade(account, fill.maker, fill.lots, fill.price)
-            value = abs(fill.lots) * self.rules.lot_size * fill.price
-            taker_fee = fee_rate * value
-            maker_fee = self.rules.maker_fee * value
-            self.transfer(account, self.treasury, taker_fee)
-            self.transfer(fill.maker, self.treasury, maker_fee)
-            self.counters.fees += taker_fee + maker_fee
-            filled += fill.lots
-            cost += fill.lots * self.rules.lot_size * fill.price
-            fee += taker_fee
+        """One market order for ``account``: (filled lots, cost, taker fee)."""
+        filled, cost, fee = self._fill([account], [lots], [limit_price], fee_rate)
+        return filled[0], cost[0], fee[0]
+
+    def _fill(self, accounts: list[int], lots: list[int], limits: list[float | None],
+              fee_rate: float) -> tuple[list[int], list[float], list[float]]:
+        """Walk the liquidity for each order in turn and book every fill with its fees.
+
+        Balances are accumulated in Python and applied to the arrays once at the end (nothing reads
+        them in between), then the mark follows the book. Returns per order (filled lots, cost,
+        taker fee).
+        """
+        filled = [0] * len(accounts)
+        cost = [0.0] * len(accounts)
+        fee = [0.0] * len(accounts)
+        if self.liquidity is None or not accounts:
+            return filled, cost, fee
+        lot_size = self.rules.lot_size
+        maker_rate = self.rules.maker_fee
+        take = self.liquidity.take
+        touched: list[int] = []
+        delta_lots: list[int] = []
+        delta_cash: list[float] = []
+        fees = 0.0
+        for i, (account, size, limit) in enumerate(zip(accounts, lots, limits)):
+            for fill in take(size, limit, account):
+                if fill.lots == 0 or fill.maker == account:
+                    continue
+                value = fill.lots * lot_size * fill.price
+                taker_fee = fee_rate * abs(value)
+                maker_fee = maker_rate * abs(value)
+                touched += (account, fill.maker)
+                delta_lots += (fill.lots, -fill.lots)
+                delta_cash += (-value - taker_fee, value - maker_fee)
+                fees += taker_fee + maker_fee
+                filled[i] += fill.lots
+                cost[i] += value
+                fee[i] += taker_fee
+        if touched:
+            index = np.array(touched, dtype=np.int64)
+            before = self.lots[index].copy()
+            np.add.at(self.lots, index, np.array(delta_lots, dtype=np.int64))
+            np.add.at(self.quote, index, np.array(delta_cash))
+            unique = np.unique(index)
+            self._long_lots = int(self._long_lots + np.maximum(self.lots[unique], 0).sum()
+                                  - np.maximum(self._lots_before(unique, index, before), 0).sum())
+            self.quote[self.treasury] += fees
+            self.counters.fees += fees
         self.update_mark()
         return filled, cost, fee
 
-    def to_lots(self, size: float) -> int:
-        """Units to whole lots, rounding to the nearest lot."""
-        return int(round(size / self.rules.lot_size))
+    @staticmethod
+    def _lots_before(unique: np.ndarray, index: np.ndarray, before: np.ndarray) -> np.ndarray:
+        """Each touched account's lots before the fills (its first appearance in ``index``)."""
+        first = np.unique(index, return_index=True)[1]
+        return before[first]
+
+    def to_lots(self, size: float | np.ndarray) -> int | np.ndarray:
+        """Units to whole lots, toward zero: never more than asked, so less than one lot is none.
+
+        A size within float noise of a whole number of lots (0.003 / 0.001 = 2.9999999999999996)
+        counts as that number.
+        """
+        lots = np.asarray(size, dtype=float) / self.rules.lot_size
+        nearest = np.round(lots)
+        snapped = np.where(np.abs(lots - nearest) <= 1e-9 + 1e-12 * np.abs(lots), nearest, np.trunc(lots))
+        return int(snapped) if np.ndim(size) == 0 else snapped.astype(np.int64)
 
     def submit_market_order(self, account: int, size: float, reduce_only: bool = False) -> OrderResult:
         """Buy (size > 0) or sell at market. Increasing orders must leave equity above initial margin.
 
         A reducing order is always allowed. A refused order changes nothing and says why.
         """
-        lots = self.to_lots(size)
-        if lots == 0:
-            return OrderResult(account, size, reason="smaller than one lot")
-        current = int(self.lots[account])
+        batch = self.prepare_orders(np.array([account]), np.array([size]), reduce_only)
+        return batch.execute(0)
+
+    def prepare_orders(self, accounts: np.ndarray, sizes: np.ndarray,
+                       reduce_only: np.ndarray | bool = False) -> OrderBatch:
+        """Check many market orders at once against the current mark; execute them later, one by one.
+
+        This is how a minute's orders from many traders are judged together (vectorised) and then
+        filled in the order the caller chooses; only the orders that passed can be executed.
+        """
+        accounts = np.asarray(accounts, dtype=np.int64)
+        sizes = np.asarray(sizes, dtype=float)
+        lots = self.to_lots(sizes)
+        current = self.lots[accounts]
         new = current + lots
-        reducing = abs(new) <= abs(current) and new * current >= 0
-        if reduce_only and not reducing:
-            return OrderResult(account, size, reason="reduce-only order would increase the position")
-        if not reducing:
-            notional = abs(new) * self.rules.lot_size * self.mark
-            required = self.schedule.initial_margin(notional, self.open_interest_notional())
-            if not np.isfinite(required):
-                return OrderResult(account, size, reason=(
-                    f"notional {notional:,.0f} exceeds the schedule's limit {self.schedule.notional_limit:,.0f}"))
-            fee = self.rules.taker_fee * abs(lots) * self.rules.lot_size * self.mark
-            equity = self.equity(account)
-            if equity - fee < required:
-                return OrderResult(account, size, reason=(
-                    f"insufficient margin: needs {required:,.2f} + fee {fee:,.2f}, equity {equity:,.2f}"))
-        filled, cost, fee = self._execute(account, lots, None, self.rules.taker_fee)
-        if filled == 0:
-            return OrderResult(account, size, reason="no liquidity")
-        units = filled * self.rules.lot_size
-        return OrderResult(account, size, filled=units, average_price=cost / units, fee=fee)
+        reducing = (np.abs(new) <= np.abs(current)) & (new * current >= 0)
+        lot_value = self.rules.lot_size * self.mark
+        notional = np.abs(new) * lot_value
+        required = np.asarray(self.schedule.initial_margin(notional, self.open_interest_notional()))
+        fee = self.rules.taker_fee * np.abs(lots) * lot_value
+        equity = self.quote[accounts] + current * lot_value
+        too_small = lots == 0
+        not_reducing = ~too_small & np.asarray(reduce_only) & ~reducing
+        increasing = ~too_small & ~not_reducing & ~reducing
+        over_limit = increasing & ~np.isfinite(required)
+        short_margin = increasing & ~over_limit & (equity - fee < required)
+        reasons: list[str | None] = [None] * len(accounts)
+        for i in np.flatnonzero(too_small):
+            reasons[i] = "smaller than one lot"
+        for i in np.flatnonzero(not_reducing):
+            reasons[i] = "reduce-only order would increase the position"
+        for i in np.flatnonzero(over_limit):
+            reasons[i] = (f"notional {notional[i]:,.0f} exceeds the schedule's limit "
+                          f"{self.schedule.notional_limit:,.0f}")
+        for i in np.flatnonzero(short_margin):
+            reasons[i] = (f"insufficient margin: needs {required[i]:,.2f} + fee {fee[i]:,.2f}, "
+                          f"equity {equity[i]:,.2f}")
+        return OrderBatch(self, accounts, sizes, lots, reasons)
 
     def apply_funding(self, rate: float) -> float:
         """Longs pay shorts ``rate`` x notional (shorts pay when negative). Returns what longs paid."""
@@ -387,10 +472,12 @@ class Exchange:
              taker: str, penalty: float, bad_debt: float) -> None:
         size = abs(lots) * self.rules.lot_size
         notional = size * mark_before
+        # the tier of the position being liquidated (``lots`` has just left it), not of the part closed
+        held = abs(int(self.lots[account]) + lots) * self.rules.lot_size * mark_before
         self._events.append((
             self.step, round_, account, int(self.owner[account]), int(self.entity[account]),
             KINDS[self.kind[account]], "long" if lots > 0 else "short", size, notional,
-            int(self.schedule.tier(notional, self.open_interest_notional())), mark_before, self.mark,
+            int(self.schedule.tier(held, self.open_interest_notional())), mark_before, self.mark,
             price, taker, penalty, bad_debt,
         ))
         self.counters.liquidation_notional += notional
@@ -483,6 +570,13 @@ class Exchange:
             take = min(remaining, abs(int(self.lots[opponent])))
             self._trade(opponent, account, side * take, price)
             remaining -= take
+            if opponent != self.insurance and self.lots[opponent] == 0 and self.quote[opponent] < 0:
+                # closed beyond its own bankruptcy price: a flat account cannot be liquidated, so
+                # its shortfall is bad debt the insurance fund takes on now (as in ``_backstop``)
+                shortfall = -float(self.quote[opponent])
+                self.transfer(self.insurance, opponent, shortfall)
+                self.counters.bad_debt += shortfall
+                self.counters.bad_debt_insurance += shortfall
             self.counters.adl_count += 1
             self.counters.adl_notional += take * self.rules.lot_size * mark_before
         self.counters.bad_debt += bad_debt
@@ -577,6 +671,50 @@ class Exchange:
             assert len(below) == 0, f"accounts below maintenance after liquidation: {below[:10].tolist()}"
 
 
+class OrderBatch:
+    """Orders checked together by ``Exchange.prepare_orders``; each passed order executes once."""
+
+    def __init__(self, exchange: Exchange, accounts: np.ndarray, sizes: np.ndarray, lots: np.ndarray,
+                 reasons: list[str | None]):
+        self.exchange = exchange
+        self.accounts = accounts
+        self.sizes = sizes
+        self.lots = lots
+        self.reasons = reasons
+        self._done = np.zeros(len(accounts), dtype=bool)
+
+    def __len__(self) -> int:
+        return len(self.accounts)
+
+    def execute(self, i: int) -> OrderResult:
+        """Fill order ``i`` at market (or report why it was refused); an order fills at most once."""
+        account, size = int(self.accounts[i]), float(self.sizes[i])
+        if self.reasons[i] is not None:
+            return OrderResult(account, size, reason=self.reasons[i])
+        if self._done[i]:
+            return OrderResult(account, size, reason="already executed")
+        filled, cost, fee = self.execute_many([i])
+        if filled[0] == 0:
+            return OrderResult(account, size, reason="no liquidity")
+        units = filled[0] * self.exchange.rules.lot_size
+        return OrderResult(account, size, filled=units, average_price=cost[0] / units, fee=fee[0])
+
+    def execute_many(self, indices: list[int]) -> tuple[list[int], list[float], list[float]]:
+        """Fill the passed, not yet executed orders among ``indices``, in that sequence.
+
+        Returns per index (filled lots, cost, taker fee); refused or repeated ones fill nothing.
+        """
+        runnable = [i for i in indices if self.reasons[i] is None and not self._done[i]]
+        self._done[runnable] = True
+        exchange = self.exchange
+        filled, cost, fee = exchange._fill(self.accounts[runnable].tolist(), self.lots[runnable].tolist(),
+                                           [None] * len(runnable), exchange.rules.taker_fee)
+        result = {i: (f, c, x) for i, f, c, x in zip(runnable, filled, cost, fee)}
+        empty = (0, 0.0, 0.0)
+        rows = [result.get(i, empty) for i in indices]
+        return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+
+
 @dataclass
 class LinearImpact:
     """A stand-in market: one maker account fills any size, the price moving ``impact`` per unit.
@@ -595,10 +733,12 @@ class LinearImpact:
         return self.price
 
     def take(self, lots: int, limit_price: float | None = None, taker: int | None = None) -> list[Fill]:
-        if lots == 0:
+        if lots == 0 or taker == self.maker:       # no self-trade: nothing fills, the price stays
             return []
         side = 1 if lots > 0 else -1
-        if limit_price is not None:
+        if limit_price is not None and side * (limit_price - self.price) < 0:
+            return []                               # already past the limit
+        if limit_price is not None and self.impact > 0:
             room = side * (limit_price / self.price - 1.0) / self.impact
             lots = side * min(abs(lots), max(int(room / self.lot_size), 0))
             if lots == 0:

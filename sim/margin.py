@@ -55,6 +55,8 @@ def read_yaml(path: str | Path) -> Any:
         raise SpecError(f"{path}: file not found") from None
     except IsADirectoryError:
         raise SpecError(f"{path}: is a directory, not a file") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"{path}: not a text file (not valid UTF-8)") from None
     except OSError as exc:
         raise SpecError(f"{path}: cannot be read ({exc.strerror})") from None
     try:
@@ -225,6 +227,7 @@ class Schedule(ABC):
     """Margin requirement as a function of notional (and, for some kinds, market open interest)."""
 
     spec: Any
+    uses_open_interest = False
 
     @property
     def kind(self) -> str:
@@ -288,8 +291,26 @@ class Schedule(ABC):
         return int(t) if np.ndim(notional) == 0 else t
 
     def max_notional(self, equity: ArrayLike, open_interest: float = 0.0) -> ArrayLike:
-        """Largest notional whose initial margin the equity covers (0 for equity <= 0)."""
-        return self._largest_notional(self.initial_margin, equity, open_interest)
+        """Largest notional whose initial margin the equity covers (0 for equity <= 0).
+
+        Where the initial rate is constant on pieces of notional, the answer is exact: on each
+        piece (floor, cap] at rate r the equity reaches min(cap, E / r) if that passes the floor.
+        Where rounding puts (E / r) x r one ulp above E, the notional steps down one ulp.
+        """
+        pieces = self._initial_pieces(open_interest)
+        if pieces is None:
+            return self._largest_notional(self.initial_margin, equity, open_interest)
+        floors, caps, rates = pieces
+        e = np.maximum(_as_array(equity), 0.0)[..., None]
+        reach = e / rates
+        candidate = np.where((reach > floors) | (floors == 0), np.minimum(reach, caps), 0.0)
+        most = candidate.max(axis=-1)
+        over = _as_array(self.initial_margin(most, open_interest)) > e[..., 0]
+        return _like(np.where(over, np.nextafter(most, 0.0), most), equity)
+
+    def _initial_pieces(self, open_interest: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(floors, caps, initial rates) where the initial rate is constant on each piece, else None."""
+        return None
 
     def maintenance_capacity(self, equity: ArrayLike, open_interest: float = 0.0) -> ArrayLike:
         """Largest notional whose maintenance margin the equity covers: where a partial
@@ -395,6 +416,9 @@ class Tiered(Schedule):
     def n_tiers(self) -> int:
         return len(self.caps)
 
+    def _initial_pieces(self, open_interest: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.floors, self.caps, 1.0 / self.leverages
+
     def _bracket(self, n: np.ndarray) -> np.ndarray:
         return np.minimum(np.searchsorted(self.caps, n, side="left"), len(self.caps) - 1)
 
@@ -409,13 +433,25 @@ class Tiered(Schedule):
         return self._bracket(n) + 1
 
     def _liquidation_price(self, q: np.ndarray, c: np.ndarray, open_interest: float) -> np.ndarray:
-        """Solve c + q p = |q| p rate_k - amount_k in each bracket; keep the one inside its bracket."""
+        """Solve c + q p = |q| p rate_k - amount_k in each bracket; keep the one inside its bracket.
+
+        The last bracket extends past its cap (a short's notional grows as the price rises), and in
+        ``whole`` mode a short is also liquidated where maintenance jumps above equity at a cap.
+        """
         qa = np.abs(q)[..., None]
         denom = qa * self.rates - q[..., None]
+        caps = np.concatenate([self.caps[:-1], [np.inf]])
         with np.errstate(divide="ignore", invalid="ignore"):
             price = (c[..., None] + self.amounts) / denom
             notional = qa * price
-        inside = (price > 0) & (notional > self.floors) & (notional <= self.caps)
+            at_cap = self.caps[:-1] / qa
+            equity_at_cap = c[..., None] + q[..., None] * at_cap
+        inside = (price > 0) & (notional > self.floors) & (notional <= caps)
+        below = self.caps[:-1] * self.rates[:-1] - self.amounts[:-1]
+        above = self.caps[:-1] * self.rates[1:] - self.amounts[1:]
+        jump = (q < 0)[..., None] & (equity_at_cap >= below) & (equity_at_cap < above)
+        price = np.concatenate([price, at_cap], axis=-1)
+        inside = np.concatenate([inside, jump], axis=-1)
         long = (q > 0)[..., None]
         candidates = np.where(inside, price, np.nan)
         with np.errstate(all="ignore"):
@@ -452,6 +488,12 @@ class Incremental(Schedule):
     def n_tiers(self) -> int:
         s = self.spec
         return 1 + math.ceil((s.max_notional - s.baseline_notional) / s.increment_notional)
+
+    def _initial_pieces(self, open_interest: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if not hasattr(self, "_pieces"):
+            table = self._table(open_interest)
+            self._pieces = tuple(table[c].to_numpy() for c in ("notional_floor", "notional_cap", "initial_rate"))
+        return self._pieces
 
     def _steps(self, n: np.ndarray) -> np.ndarray:
         s = self.spec
@@ -520,14 +562,15 @@ class SizePremium(Schedule):
     def _initial_rate(self, n: np.ndarray, open_interest: float) -> np.ndarray:
         return self._rate(n, self.spec.base_initial_rate)
 
+
     def _maintenance(self, n: np.ndarray, open_interest: float) -> np.ndarray:
         return n * self._rate(n, self.spec.base_maintenance_rate)
 
     def _tier(self, n: np.ndarray, open_interest: float) -> np.ndarray:
-        """Tier 1 below the threshold, then one tier per doubling of notional."""
+        """Tier 1 up to the threshold, then one tier per doubling: (T 2^(k-2), T 2^(k-1)] is tier k."""
         ratio = np.maximum(n, 1e-300) / self.threshold()
-        doubling = np.floor(np.log2(np.maximum(ratio, 1.0))) + 1
-        return np.clip(np.where(ratio <= 1.0, 1, doubling + 1), 1, self.n_tiers)
+        doublings = np.ceil(np.log2(np.maximum(ratio, 1.0)))
+        return np.clip(np.where(ratio <= 1.0, 1, doublings + 1), 1, self.n_tiers)
 
     def _table(self, open_interest: float) -> pd.DataFrame:
         k = np.arange(self.n_tiers)
@@ -549,6 +592,8 @@ class SizePremium(Schedule):
 
 class OpenInterestScaled(Schedule):
     """dYdX v4: one rate for every position, rising linearly with the market's open interest."""
+
+    uses_open_interest = True
 
     def __init__(self, spec: OpenInterestSpec):
         self.spec = spec
@@ -572,6 +617,9 @@ class OpenInterestScaled(Schedule):
 
     def _maintenance(self, n: np.ndarray, open_interest: float) -> np.ndarray:
         return n * self.rate_at(open_interest) * self.spec.maintenance_fraction
+
+    def _initial_pieces(self, open_interest: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return np.zeros(1), np.array([self.notional_limit]), np.array([self.rate_at(open_interest)])
 
     def _tier(self, n: np.ndarray, open_interest: float) -> np.ndarray:
         return np.ones_like(n)
@@ -636,21 +684,27 @@ def load_schedule(path_or_dict: str | Path | dict) -> Schedule:
 def scaled(schedule: Schedule, steepness: float) -> Schedule:
     """The schedule made steeper (> 1) or gentler (< 1): every margin rate times ``steepness``.
 
-    Leverage is divided by the same factor (floored at 1) and maintenance rates stay below the
-    initial ones, so the result passes the same validation as a file would.
+    Leverage is divided by the same factor; where that would fall below 1 it is floored at 1 and
+    the maintenance rate capped at 50 % (never below a smaller bracket's), so the result passes
+    the same validation as a file would.
     """
     if steepness <= 0:
         raise SpecError(f"steepness: must be positive, got {steepness:g}")
+    if steepness == 1.0:
+        return schedule
     spec = schedule.spec
     data = spec.model_dump()
 
     def bracket(lev: float, mmr: float) -> tuple[float, float]:
-        new_lev = max(lev / steepness, 1.0)
-        return new_lev, min(mmr * steepness, 0.5 / new_lev)
+        if lev / steepness >= 1.0:
+            return lev / steepness, mmr * steepness
+        return 1.0, min(mmr * steepness, 0.5)
 
     if isinstance(spec, TieredSpec):
+        floor = 0.0
         for b in data["brackets"]:
-            b["max_leverage"], b["maintenance_rate"] = bracket(b["max_leverage"], b["maintenance_rate"])
+            b["max_leverage"], mmr = bracket(b["max_leverage"], b["maintenance_rate"])
+            b["maintenance_rate"] = floor = max(mmr, floor)
     elif isinstance(spec, FlatSpec):
         data["max_leverage"], data["maintenance_rate"] = bracket(spec.max_leverage, spec.maintenance_rate)
     elif isinstance(spec, OpenInterestSpec):

@@ -1,0 +1,69 @@
+"""Market makers: quote depth around a reference price, lean against inventory, pull depth in stress."""
+
+from __future__ import annotations
+
+import math
+
+import mesa
+import numpy as np
+
+from sim.config import MarketMakerConfig
+
+
+class MarketMaker(mesa.Agent):
+    """Quotes ``levels`` price levels a side; the reference re-centres towards the index each step.
+
+    Depth shrinks when short-term volatility exceeds normal volatility and when the maker is
+    losing money: the liquidity that vanishes in a cascade.
+    """
+
+    def __init__(self, model: mesa.Model, config: MarketMakerConfig, normal_volatility: float):
+        super().__init__(model)
+        self.config = config
+        self.normal_volatility = normal_volatility
+        exchange = model.exchange
+        self.account = exchange.open_account(owner=self.unique_id, kind="market_maker", deposit=config.capital)
+        self.peak_equity = config.capital
+        self.depth_factor = 1.0
+
+    def inventory_capacity(self) -> float:
+        """Largest inventory (units) the maker lets itself carry: half what its margin allows."""
+        exchange = self.model.exchange
+        equity = exchange.equity(self.account)
+        return 0.5 * exchange.schedule.max_notional(max(equity, 0.0), exchange.open_interest_notional()) / exchange.mark
+
+    def refresh(self, mid: float) -> None:
+        """Replace this maker's quotes around ``mid`` (the book's mid before this step's refresh):
+        re-centre towards the index, lean against inventory, scale depth by stress."""
+        model = self.model
+        exchange = model.exchange
+        cfg = self.config
+        equity = exchange.equity(self.account)
+        self.peak_equity = max(self.peak_equity, equity)
+        if exchange.is_liquidatable(self.account) or equity <= 0:
+            model.book.cancel(self.account)
+            return
+        reference = mid + cfg.resilience * (exchange.index - mid)
+        capacity = self.inventory_capacity()
+        inventory = exchange.position(self.account)
+        fill_ratio = float(np.clip(inventory / capacity, -1.0, 1.0)) if capacity > 0 else 0.0
+        reference *= 1.0 - cfg.inventory_lean * fill_ratio * cfg.level_spacing * cfg.levels / 4.0
+        stress = max(0.0, model.recent_volatility() / self.normal_volatility - 1.0) if self.normal_volatility > 0 else 0.0
+        loss = (self.peak_equity - equity) / self.peak_equity if self.peak_equity > 0 else 0.0
+        self.depth_factor = 1.0 / ((1.0 + cfg.volatility_pull * stress) * (1.0 + cfg.loss_pull * loss))
+        per_level = cfg.depth * self.depth_factor / cfg.levels
+        lot = exchange.rules.lot_size
+        offsets = cfg.spread + cfg.level_spacing * np.arange(cfg.levels)
+        bid_room = max(capacity - inventory, 0.0)
+        ask_room = max(capacity + inventory, 0.0)
+        model.book.set_quotes(
+            self.account,
+            reference * (1.0 - offsets), self._level_lots(per_level, bid_room, lot),
+            reference * (1.0 + offsets), self._level_lots(per_level, ask_room, lot),
+        )
+
+    def _level_lots(self, per_level: float, room: float, lot: float) -> np.ndarray:
+        """Equal lots per level, cut so that the side's total stays within ``room`` units."""
+        levels = self.config.levels
+        size = min(per_level, room / levels)
+        return np.full(levels, int(math.floor(size / lot)), dtype=np.int64)
