@@ -49,6 +49,7 @@ class LiquidationConfig(Section):
 
 class InsuranceConfig(Section):
     initial: NonNegativeFloat = 2_000_000.0
+    unwind_rate: float = Field(default=0.1, gt=0.0, le=1.0, description="share of taken-over positions closed each step")
 
 
 class FundingConfig(Section):

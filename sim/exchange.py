@@ -396,6 +396,14 @@ class Exchange:
                           f"equity {equity[i]:,.2f}")
         return OrderBatch(self, accounts, sizes, lots, reasons)
 
+    def unwind_insurance(self, share: float) -> OrderResult | None:
+        """The engine works off ``share`` of what the insurance fund took over (at least one lot)."""
+        lots = int(self.lots[self.insurance])
+        if lots == 0:
+            return None
+        close = -lots if abs(lots) == 1 else -int(np.sign(lots)) * max(1, int(abs(lots) * share))
+        return self.submit_market_order(self.insurance, close * self.rules.lot_size, reduce_only=True)
+
     def apply_funding(self, rate: float) -> float:
         """Longs pay shorts ``rate`` x notional (shorts pay when negative). Returns what longs paid."""
         n = self._n

@@ -172,6 +172,7 @@ class MarketModel(mesa.Model):
         self._after_liquidations(first_event)
         for liquidator in self.liquidators:
             liquidator.unwind()
+        exchange.unwind_insurance(self.config.insurance_fund.unwind_rate)
         self._marks[t] = exchange.mark
         self._recorded = t + 1
         self._measure()

@@ -1,0 +1,111 @@
+"""Model speed: the baseline day, the 100,000-trader day, seconds per step, and Mesa's own loop.
+
+Each measurement runs in a fresh process (so its peak memory is its own) and is repeated; the
+median is reported. The 100,000-trader day and Mesa's empty ``shuffle_do("step")`` loop over
+100,000 agents for as many steps run in the same process, and their ratio is reported. Results are
+printed and appended to benchmarks/results.md.
+
+    python benchmarks/model_bench.py [--repeat 3] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+RESULTS = Path(__file__).with_name("results.md")
+BASELINE = "configs/baseline.yaml"
+
+CHILD = r"""
+import json, resource, sys, time
+import mesa
+from sim.config import load_config
+from sim.model import MarketModel
+
+retail, steps, mesa_loop = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
+config = load_config("configs/baseline.yaml", [f"retail.count={retail}", f"steps={steps}"])
+started = time.perf_counter()
+model = MarketModel(config)
+built = time.perf_counter()
+model.run()
+finished = time.perf_counter()
+result = {"setup": built - started, "run": finished - built, "total": finished - started,
+          "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+class Idle(mesa.Agent):
+    def step(self):
+        pass
+
+if mesa_loop:
+    empty = mesa.Model(rng=0)
+    for _ in range(retail):
+        Idle(empty)
+    started = time.perf_counter()
+    for _ in range(steps):
+        empty.agents.shuffle_do("step")
+    result["mesa_loop"] = time.perf_counter() - started
+print(json.dumps(result))
+"""
+
+
+def measure(retail: int, steps: int, mesa_loop: bool = False) -> dict[str, float]:
+    """One run in a fresh interpreter; its timings and peak resident memory."""
+    out = subprocess.run([sys.executable, "-c", CHILD, str(retail), str(steps), "1" if mesa_loop else "0"],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def median_of(runs: list[dict[str, float]], key: str) -> float:
+    return statistics.median(run[key] for run in runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median reported)")
+    parser.add_argument("--quick", action="store_true", help="100,000 traders for 144 steps, not a day")
+    args = parser.parse_args()
+    day = 1440
+    big_steps = 144 if args.quick else day
+    rows: list[tuple[str, str, str]] = []
+
+    baseline = [measure(1_000, day) for _ in range(args.repeat)]
+    rows.append(("baseline day (1,000 traders, 1,440 steps)", f"{median_of(baseline, 'total'):.2f} s",
+                 "target < 2 s"))
+    per_step = {}
+    for retail in (1_000, 10_000):
+        runs = baseline if retail == 1_000 else [measure(retail, 288) for _ in range(args.repeat)]
+        steps = day if retail == 1_000 else 288
+        per_step[retail] = median_of(runs, "run") / steps
+    big = [measure(100_000, big_steps, mesa_loop=True) for _ in range(args.repeat)]
+    per_step[100_000] = median_of(big, "run") / big_steps
+    label = "one day" if big_steps == day else f"{big_steps} steps (--quick)"
+    rows.append((f"100,000 traders, {label}", f"{median_of(big, 'total'):.1f} s", "target < 30 s for a day"))
+    rows.append(("peak memory, 100,000 traders", f"{median_of(big, 'peak_mb'):,.0f} MB", "target < 2 GB"))
+    for retail, seconds in per_step.items():
+        rows.append((f"seconds per step, {retail:,} traders", f"{seconds * 1000:.2f} ms", ""))
+    mesa_loop = median_of(big, "mesa_loop")
+    rows.append((f"Mesa empty shuffle_do over 100,000 agents, {big_steps} steps", f"{mesa_loop:.1f} s", ""))
+    rows.append(("ratio: 100,000-trader run / Mesa empty loop", f"{median_of(big, 'run') / mesa_loop:.2f}",
+                 "below 1: cheaper than Mesa calling every agent"))
+
+    width = max(len(r[0]) for r in rows)
+    stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    header = f"## model benchmark {stamp} (median of {args.repeat}; Python {platform.python_version()}, {platform.machine()})"
+    lines = [header, "", "| measure | value | note |", "|---|---|---|"]
+    lines += [f"| {name} | {value} | {note} |" for name, value, note in rows]
+    print(header)
+    for name, value, note in rows:
+        print(f"  {name:<{width}}  {value:>12}  {note}")
+    with RESULTS.open("a") as results:
+        results.write("\n".join(lines) + "\n\n")
+    print(f"appended to {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
