@@ -25,6 +25,7 @@ class MarketMaker(mesa.Agent):
         self.account = exchange.open_account(owner=self.unique_id, kind="market_maker", deposit=config.capital)
         self.peak_equity = config.capital
         self.depth_factor = 1.0
+        self.last_index = exchange.index
 
     def inventory_capacity(self) -> float:
         """Largest inventory (units) the maker lets itself carry: half what its margin allows."""
@@ -38,12 +39,18 @@ class MarketMaker(mesa.Agent):
         model = self.model
         exchange = model.exchange
         cfg = self.config
+        # The book's own displacement from the index (what trading did to the mid since the last
+        # refresh) decays at the resilience rate; the index's move since then passes straight into
+        # the reference, as makers hedged on the index quote. (Re-centring from the old mid alone
+        # made the book lag a falling index by minutes and sit at the top of the mark band.)
+        displacement = mid / self.last_index - 1.0
+        self.last_index = exchange.index
         equity = exchange.equity(self.account)
         self.peak_equity = max(self.peak_equity, equity)
         if exchange.is_liquidatable(self.account) or equity <= 0:
             model.book.cancel(self.account)
             return
-        reference = mid + cfg.resilience * (exchange.index - mid)
+        reference = exchange.index * (1.0 + (1.0 - cfg.resilience) * displacement)
         capacity = self.inventory_capacity()
         inventory = exchange.position(self.account)
         fill_ratio = float(np.clip(inventory / capacity, -1.0, 1.0)) if capacity > 0 else 0.0

@@ -101,7 +101,6 @@ def decide(model: mesa.Model, slots: np.ndarray) -> RetailOrders:
     """
     pop: RetailPopulation = model.retail
     exchange = model.exchange
-    config = model.config.retail
     slots = np.asarray(slots, dtype=np.int64)
     accounts = pop.account[slots]
     position = exchange.lots[accounts] * exchange.rules.lot_size
