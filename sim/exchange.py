@@ -229,13 +229,17 @@ class Exchange:
         """Per account, the largest order on its side sure to pass the margin check (units, >= 0).
 
         The fee is paid from equity, so capacity is sized on equity less the largest fee the order
-        could cost (taker fee x the schedule's top leverage x equity).
+        could cost (taker fee x the schedule's top leverage x equity), plus, for an order that
+        reverses the position, the fee on closing the current one.
         """
         oi = self.open_interest_notional()
-        equity = self.quote[accounts] + self.lots[accounts] * (self.rules.lot_size * self.mark)
-        spendable = equity * (1.0 - self.rules.taker_fee * self._top_leverage(oi))
+        held = self.lots[accounts] * (self.rules.lot_size * self.mark)
+        equity = self.quote[accounts] + held
+        closing = np.where(sides * held < 0, np.abs(held), 0.0)
+        spendable = equity * (1.0 - self.rules.taker_fee * self._top_leverage(oi)) - self.rules.taker_fee * closing
         capacity = np.asarray(self.schedule.max_notional(spendable, oi))
-        target = sides * capacity / self.mark
+        # a hair under the limit, so that float noise cannot carry the order past the margin check
+        target = sides * (capacity * (1.0 - 1e-10) / self.mark - 1e-8 * self.rules.lot_size)
         return np.maximum(0.0, sides * (target - self.lots[accounts] * self.rules.lot_size))
 
     def _top_leverage(self, open_interest: float) -> float:

@@ -272,13 +272,13 @@ def test_registered_command_errors_take_the_same_path(
             f"{args.config}: retail.count: Input should be greater than or equal to 0"
         )
 
-    def add_run(subparsers: cli.Subparsers) -> None:
-        parser = subparsers.add_parser("run")
+    def add_failing(subparsers: cli.Subparsers) -> None:
+        parser = subparsers.add_parser("failing")
         parser.add_argument("config")
         parser.set_defaults(handler=fail)
 
-    monkeypatch.setattr(cli, "COMMANDS", [*cli.COMMANDS, add_run])
-    code, _, err = run(["run", "base.yaml"], capsys)
+    monkeypatch.setattr(cli, "COMMANDS", [*cli.COMMANDS, add_failing])
+    code, _, err = run(["failing", "base.yaml"], capsys)
     assert code == 2
     assert_one_error_line(err, "tierlab: error: base.yaml: retail.count: ")
 
