@@ -30,17 +30,10 @@ class Whale(mesa.Agent):
         self.targets = np.zeros(len(self.accounts))
 
     def target_notional(self, account: int) -> float:
-        """The notional this account aims for: ``leverage_use`` of what its equity can carry.
-
-        That is the schedule's limit for the equity less the largest fee an order could cost (as
-        the exchange sizes orders); the orders that build it are still cut to whole lots by
-        ``max_order_size``, so the target itself is not rounded down a lot.
-        """
-        exchange = self.model.exchange
-        oi = exchange.open_interest_notional()
-        top_leverage = float(exchange.schedule.max_leverage(0.0, oi))
-        spendable = max(exchange.equity(account), 0.0) * (1.0 - exchange.rules.taker_fee * top_leverage)
-        return self.config.leverage_use * float(exchange.schedule.max_notional(spendable, oi))
+        """The notional this account aims for: ``leverage_use`` of what its equity can carry on the
+        whale's side (the schedule's limit, after fees), before rounding to lots."""
+        capacity = self.model.exchange.position_capacity(np.array([account]), np.array([self.direction]))
+        return self.config.leverage_use * float(capacity[0])
 
     def choose_direction(self) -> int:
         """Random, or with ``hunt`` the side whose retail liquidation cluster near the mark is larger."""

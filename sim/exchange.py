@@ -226,9 +226,16 @@ class Exchange:
         return float(self.max_order_sizes(np.array([account]), np.array([side]))[0])
 
     def max_order_sizes(self, accounts: np.ndarray, sides: np.ndarray) -> np.ndarray:
-        """Per account, the largest order on its side sure to pass the margin check (units, >= 0).
+        """Per account, the largest order on its side sure to pass the margin check (units, >= 0)."""
+        capacity = self.position_capacity(accounts, sides)
+        # a hair under the limit, so that float noise cannot carry the order past the margin check
+        target = sides * (capacity * (1.0 - 1e-10) / self.mark - 1e-8 * self.rules.lot_size)
+        return np.maximum(0.0, sides * (target - self.lots[accounts] * self.rules.lot_size))
 
-        The fee is paid from equity, so capacity is sized on equity less the largest fee the order
+    def position_capacity(self, accounts: np.ndarray, sides: np.ndarray) -> np.ndarray:
+        """Per account, the largest notional on ``sides`` that its equity can carry after fees.
+
+        The fee is paid from equity, so capacity is sized on equity less the largest fee an order
         could cost (taker fee x the schedule's top leverage x equity), plus, for an order that
         reverses the position, the fee on closing the current one.
         """
@@ -237,10 +244,7 @@ class Exchange:
         equity = self.quote[accounts] + held
         closing = np.where(sides * held < 0, np.abs(held), 0.0)
         spendable = equity * (1.0 - self.rules.taker_fee * self._top_leverage(oi)) - self.rules.taker_fee * closing
-        capacity = np.asarray(self.schedule.max_notional(spendable, oi))
-        # a hair under the limit, so that float noise cannot carry the order past the margin check
-        target = sides * (capacity * (1.0 - 1e-10) / self.mark - 1e-8 * self.rules.lot_size)
-        return np.maximum(0.0, sides * (target - self.lots[accounts] * self.rules.lot_size))
+        return np.asarray(self.schedule.max_notional(np.maximum(spendable, 0.0), oi))
 
     def _top_leverage(self, open_interest: float) -> float:
         """The schedule's leverage for the smallest positions (computed once unless it moves with OI)."""
