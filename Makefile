@@ -19,11 +19,19 @@ $(VENV)/.installed-dev: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[dev,dask]'
 	@touch $@ $(VENV)/.installed-run
 
+# The browser UI's JavaScript, put into solara's local cache so the page works offline (idempotent).
+$(VENV)/.installed-ui-assets: scripts/install_ui_assets.py sim/ui_assets.py $(VENV)/.installed-run
+	$(PY) scripts/install_ui_assets.py
+	@touch $@
+
 run: $(VENV)/.installed-run
 	$(VENV)/bin/tierlab run $(CONFIG)
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev $(VENV)/.installed-ui-assets
 	$(PY) -m pytest -q
+
+ui: $(VENV)/.installed-run $(VENV)/.installed-ui-assets
+	$(VENV)/bin/tierlab ui $(CONFIG)
 
 bench: $(VENV)/.installed-dev
 	$(PY) benchmarks/run.py
