@@ -33,8 +33,10 @@ test: $(VENV)/.installed-dev $(VENV)/.installed-ui-assets
 ui: $(VENV)/.installed-run $(VENV)/.installed-ui-assets
 	$(VENV)/bin/tierlab ui $(CONFIG)
 
-bench: $(VENV)/.installed-dev
-	$(PY) benchmarks/run.py
+bench: $(VENV)/.installed-dev $(VENV)/.installed-ui-assets
+	$(PY) benchmarks/model_bench.py
+	$(PY) benchmarks/sweep_bench.py
+	$(PY) benchmarks/ui_bench.py
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check sim agents tests benchmarks

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.config import parse_override
+from sim.config import apply_override, parse_override
 from sim.margin import Schedule, SpecError, build_schedule, parse_schedule_spec, read_yaml
 
 type Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -27,36 +27,14 @@ type Handler = Callable[[argparse.Namespace], int]
 # ------------------------------------------------------------------------------------------
 
 
-def apply_schedule_override(data: Any, text: str) -> None:
-    """Apply one ``--set a.0.b=value`` to schedule data in place; integer parts index lists."""
-    parts, value = parse_override(text)
-    node = data
-    for depth, part in enumerate(parts):
-        last = depth == len(parts) - 1
-        where = ".".join(parts[: depth + 1])
-        if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
-                raise SpecError(f"--set {text}: {where}: no such item (the list has {len(node)})")
-            key: Any = int(part)
-        elif isinstance(node, dict):
-            key = part
-        else:
-            raise SpecError(f"--set {text}: {'.'.join(parts[:depth])}: is a value, not a section")
-        if last:
-            node[key] = value
-        else:
-            if isinstance(node, dict) and node.get(key) is None:
-                node[key] = {}
-            node = node[key]
-
-
 def load_schedule_file(path: Path, overrides: Sequence[str] = ()) -> Schedule:
     """A schedule from a YAML file with ``--set`` overrides applied; SpecError names file and field."""
     data = read_yaml(path)
     if overrides and not isinstance(data, dict):
         raise SpecError(f"{path}: expected a mapping with a 'kind' key, got {type(data).__name__}")
     for text in overrides:
-        apply_schedule_override(data, text)
+        parts, value = parse_override(text)
+        apply_override(data, parts, value, f"--set {text}")
     return build_schedule(parse_schedule_spec(data, str(path)))
 
 
@@ -188,10 +166,132 @@ def add_run_command(subparsers: Subparsers) -> None:
 
 
 # ------------------------------------------------------------------------------------------
+# tierlab sweep | report
+# ------------------------------------------------------------------------------------------
+
+
+def sweep_command(args: argparse.Namespace) -> int:
+    """Plan a sweep file (refusing a bad one before any run), then run what the folder lacks."""
+    from sim.sweep import run_sweep, sweep_file
+
+    plan = sweep_file(args.file)
+    out = args.out if args.out is not None else Path("runs") / plan.sweep.name
+    print(f"{plan.sweep.name}: {len(plan.arms)} arms x {len(plan.seeds)} seeds = {len(plan.runs)} runs -> {out}/")
+    if args.check:
+        shown = 40
+        for arm in plan.arms[:shown]:
+            control = f"  (control {arm.control})" if arm.control and arm.control != arm.arm else ""
+            print(f"  {arm.arm}  {arm.label}{control}")
+        if len(plan.arms) > shown:
+            print(f"  ... and {len(plan.arms) - shown} more")
+        return 0
+    backend = args.backend or ("dask" if args.scheduler or args.scheduler_file else "local")
+    try:
+        tally = run_sweep(plan, out, backend, args.workers, args.scheduler, args.scheduler_file,
+                          retry_failed=args.retry_failed, progress=not args.quiet)
+    except OSError as exc:
+        raise SpecError(f"{exc.filename or out}: cannot write the sweep's outputs ({exc.strerror or exc})") from None
+    if tally.warning:
+        print(f"tierlab: warning: {tally.warning}", file=sys.stderr)
+    held = tally.skipped + tally.ok + tally.failed
+    print(f"{tally.ok} runs done now, {tally.skipped} already done, {tally.failed} failed; "
+          f"{held} of {tally.planned} in {out}/runs.parquet")
+    if tally.outcome != "complete":
+        reason = "interrupted" if tally.outcome == "interrupted" else f"stopped: {tally.message}"
+        print(f"tierlab: {reason}; {tally.missing} runs missing, run the same command again to resume",
+              file=sys.stderr)
+        return 130 if tally.outcome == "interrupted" else 1
+    if tally.failed_held:
+        print(f"tierlab: {tally.failed_held} runs failed; their errors are in the error column of {out}/runs.parquet "
+              "(--retry-failed runs them again)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def add_sweep_command(subparsers: Subparsers) -> None:
+    """``tierlab sweep FILE [--workers N] [--backend local|dask] [--scheduler ADDR | --scheduler-file F] [--out DIR]``."""
+    parser = subparsers.add_parser("sweep", help="run a sweep file's arms x seeds; a second call resumes")
+    parser.add_argument("file", type=Path, help="sweep YAML file (e.g. experiments/tier_schedules.yaml)")
+    parser.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                        help="worker processes (default: one per CPU; ignored with --scheduler)")
+    parser.add_argument("--backend", choices=("local", "dask"), default=None,
+                        help="local processes (default) or Dask distributed (pip install 'tierlab[dask]')")
+    cluster = parser.add_mutually_exclusive_group()
+    cluster.add_argument("--scheduler", default=None, metavar="ADDR",
+                         help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (implies --backend dask)")
+    cluster.add_argument("--scheduler-file", type=Path, default=None, metavar="F",
+                         help="Dask scheduler file, as dask-jobqueue or dask-mpi write it (implies --backend dask)")
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="output folder (default runs/<sweep name>)")
+    parser.add_argument("--retry-failed", action="store_true", help="run the failed runs again")
+    parser.add_argument("--check", action="store_true", help="validate the file and list its arms; run nothing")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=sweep_command)
+
+
+def report_command(args: argparse.Namespace) -> int:
+    """Write a sweep folder's report: tables, figures, report.md and a self-contained report.html."""
+    from sim.report import write_report
+
+    try:
+        report = write_report(args.dir)
+    except OSError as exc:
+        raise SpecError(f"{exc.filename or args.dir}: cannot write the report ({exc.strerror or exc})") from None
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"wrote {report.markdown} and {report.html} ({len(report.figures)} figures in {report.markdown.parent / 'figures'}/)")
+    return 0
+
+
+def add_report_command(subparsers: Subparsers) -> None:
+    """``tierlab report DIR``."""
+    parser = subparsers.add_parser("report", help="tables and figures from a sweep folder")
+    parser.add_argument("dir", type=Path, help="sweep output folder (e.g. runs/tier_schedules)")
+    parser.set_defaults(handler=report_command)
+
+
+# ------------------------------------------------------------------------------------------
+# tierlab ui
+# ------------------------------------------------------------------------------------------
+
+
+def ui_command(args: argparse.Namespace) -> int:
+    """Serve the browser UI on a config; a bad config or a port in use is one line and exit 2."""
+    from sim.ui_serve import serve
+
+    return serve(args.config, host=args.host, port=args.port)
+
+
+def add_ui_command(subparsers: Subparsers) -> None:
+    """``tierlab ui [CONFIG] [--port N] [--host H]``."""
+    from sim.ui_serve import DEFAULT_HOST, DEFAULT_PORT
+
+    parser = subparsers.add_parser("ui", help="watch a run in the browser (Mesa SolaraViz)")
+    parser.add_argument("config", type=Path, nargs="?", default=Path("configs/baseline.yaml"),
+                        help="run config YAML the UI opens on (default configs/baseline.yaml)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to serve on (default {DEFAULT_PORT})")
+    parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to serve on (default {DEFAULT_HOST})")
+    parser.set_defaults(handler=ui_command)
+
+
+# ------------------------------------------------------------------------------------------
 # The parser and the entry point
 # ------------------------------------------------------------------------------------------
 
-COMMANDS: list[Callable[[Subparsers], None]] = [add_schedule_command, add_run_command]
+COMMANDS: list[Callable[[Subparsers], None]] = [
+    add_run_command, add_sweep_command, add_report_command, add_ui_command, add_schedule_command,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,90 @@
+"""Sweep throughput: runs per second of the baseline config on 1 and on 2 local worker processes.
+
+The runs are a one-arm sweep of the baseline day (configs/baseline.yaml, all 1,440 steps, so the
+crash at step 900 is inside) over distinct seeds, run through the sweep's own machinery
+(``run_pending``: submit, run, record a Parquet part and the index per run). Worker start-up is
+not timed: the pool is warmed up first. The target is 2 workers >= 1.8 x 1 worker; the process
+exits 1 below it. Other load on the machine lowers the ratio, so the load average is recorded.
+Results are printed and a dated line is appended to benchmarks/results.md.
+
+    python benchmarks/sweep_bench.py [--runs 12] [--steps 1440]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import sys
+import tempfile
+import time
+from concurrent.futures import Executor
+from pathlib import Path
+
+from sim.sweep import SweepFolder, Tally, local_executor, run_pending, sweep_file
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).with_name("results.md")
+TARGET = 1.8
+
+
+def ready(_: int) -> int:
+    """A worker's warm-up task: hold it long enough that every worker gets one."""
+    time.sleep(0.5)
+    return os.getpid()
+
+
+def warm_up(executor: Executor, workers: int) -> None:
+    """Start every worker process (and its imports) before the clock starts."""
+    pids = set(executor.map(ready, range(2 * workers)))
+    if len(pids) < workers:
+        sys.exit(f"only {len(pids)} of {workers} workers started")
+
+
+def runs_per_second(workers: int, runs: int, steps: int, scratch: Path) -> float:
+    """Throughput of ``runs`` baseline runs on ``workers`` local processes, recording included."""
+    spec = scratch / f"bench_{workers}.yaml"
+    spec.write_text(f"name: sweep_bench\nbase: {ROOT / 'configs' / 'baseline.yaml'}\n"
+                    f"seeds: {runs}\nroot_seed: 1\nsteps: {steps}\n")
+    plan = sweep_file(spec)
+    folder = SweepFolder(scratch / f"out_{workers}")
+    folder.begin(plan, "local", workers)
+    tally = Tally(len(plan.runs))
+    with local_executor(workers) as executor:
+        warm_up(executor, workers)
+        started = time.perf_counter()
+        run_pending(plan, folder, executor, plan.runs, tally, window=workers, progress=False)
+        elapsed = time.perf_counter() - started
+    if tally.ok != runs:
+        sys.exit(f"{runs - tally.ok} benchmark runs failed")
+    return runs / elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=12, help="runs per measurement (default 12)")
+    parser.add_argument("--steps", type=int, default=1440, help="steps per run (default 1,440: the whole day)")
+    args = parser.parse_args()
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as scratch:
+        one = runs_per_second(1, args.runs, args.steps, Path(scratch))
+        two = runs_per_second(2, args.runs, args.steps, Path(scratch))
+    ratio = two / one
+    verdict = "meets" if ratio >= TARGET else "BELOW"
+    stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    line = (f"- {stamp} sweep benchmark: baseline config, {args.steps:,} steps, {args.runs} runs each: "
+            f"1 worker {one:.3f} runs/s, 2 workers {two:.3f} runs/s, ratio {ratio:.2f} ({verdict} the "
+            f"{TARGET}x target); {os.cpu_count()} CPUs, load average {load:.2f} at start, "
+            f"Python {platform.python_version()}")
+    print(f"1 worker : {one:.3f} runs/s ({1 / one:.2f} s per run)")
+    print(f"2 workers: {two:.3f} runs/s ({1 / two:.2f} s per run)")
+    print(f"ratio    : {ratio:.2f} (target >= {TARGET}); load average {load:.2f} at start")
+    with RESULTS.open("a") as results:
+        results.write(line + "\n")
+    print(f"appended to {RESULTS}")
+    return 0 if ratio >= TARGET else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
