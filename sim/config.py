@@ -11,11 +11,28 @@ from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
-from pydantic import ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from sim.margin import Schedule, SpecError, build_schedule, describe_validation_error, parse_schedule_spec
-from sim.margin import read_yaml, scaled
+from sim.margin import (
+    Schedule,
+    SpecError,
+    build_schedule,
+    describe_validation_error,
+    parse_schedule_spec,
+    read_yaml,
+    scaled,
+)
 
 ConfigError = SpecError
 

@@ -12,13 +12,12 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError
-from pydantic import model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError, model_validator
 
 ArrayLike = float | np.ndarray
 
@@ -197,10 +196,6 @@ class OpenInterestSpec(_Spec):
         return self
 
 
-ScheduleSpec = Annotated[
-    Union[TieredSpec, FlatSpec, IncrementalSpec, SizePremiumSpec, OpenInterestSpec],
-    Field(discriminator="kind"),
-]
 SPEC_BY_KIND: dict[str, type[_Spec]] = {
     "tiered": TieredSpec,
     "flat": FlatSpec,

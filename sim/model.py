@@ -7,7 +7,7 @@ liquidators unwind; measures are collected.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import mesa
 import numpy as np

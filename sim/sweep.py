@@ -48,8 +48,8 @@ from tqdm import tqdm
 from sim.config import (
     ConfigError,
     RunConfig,
-    apply_override,
     SweepConfig,
+    apply_override,
     config_from_data,
     load_sweep,
     read_config_data,

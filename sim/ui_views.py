@@ -223,7 +223,7 @@ def trader_network(model: MarketModel, size: int = NETWORK_SAMPLE) -> NetworkSam
     ys = np.array([p[1] for p in layout.values()]) if layout else np.array([0.0])
     top = ys.max() + 0.3 * max(np.ptp(ys), 0.5)
     count = len(model.whales)
-    for i, whale in enumerate(model.whales):
+    for i in range(count):
         key = f"whale {i + 1}"
         graph.add_node(key)
         layout[key] = (xs.min() + (i + 1) * np.ptp(xs) / (count + 1), top)
