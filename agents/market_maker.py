@@ -26,6 +26,7 @@ class MarketMaker(mesa.Agent):
         self.peak_equity = config.capital
         self.depth_factor = 1.0
         self.last_index = exchange.index
+        self.offsets = config.spread + config.level_spacing * np.arange(config.levels)
 
     def inventory_capacity(self) -> float:
         """Largest inventory (units) the maker lets itself carry: half what its margin allows."""
@@ -34,15 +35,15 @@ class MarketMaker(mesa.Agent):
         return 0.5 * exchange.schedule.max_notional(max(equity, 0.0), exchange.open_interest_notional()) / exchange.mark
 
     def refresh(self, mid: float) -> None:
-        """Replace this maker's quotes around ``mid`` (the book's mid before this step's refresh):
-        re-centre towards the index, lean against inventory, scale depth by stress."""
+        """Replace this maker's quotes around ``mid`` (the book's mid before this step's refresh).
+
+        The index's move since the last refresh passes straight into the reference (makers hedge on
+        the index), while the book's own displacement from it, what trading did to the mid, decays
+        at the resilience rate; then the quotes lean against inventory and depth scales with stress.
+        """
         model = self.model
         exchange = model.exchange
         cfg = self.config
-        # The book's own displacement from the index (what trading did to the mid since the last
-        # refresh) decays at the resilience rate; the index's move since then passes straight into
-        # the reference, as makers hedged on the index quote. (Re-centring from the old mid alone
-        # made the book lag a falling index by minutes and sit at the top of the mark band.)
         displacement = mid / self.last_index - 1.0
         self.last_index = exchange.index
         equity = exchange.equity(self.account)
@@ -53,14 +54,14 @@ class MarketMaker(mesa.Agent):
         reference = exchange.index * (1.0 + (1.0 - cfg.resilience) * displacement)
         capacity = self.inventory_capacity()
         inventory = exchange.position(self.account)
-        fill_ratio = float(np.clip(inventory / capacity, -1.0, 1.0)) if capacity > 0 else 0.0
+        fill_ratio = min(max(inventory / capacity, -1.0), 1.0) if capacity > 0 else 0.0
         reference *= 1.0 - cfg.inventory_lean * fill_ratio * cfg.level_spacing * cfg.levels / 4.0
         stress = max(0.0, model.recent_volatility() / self.normal_volatility - 1.0) if self.normal_volatility > 0 else 0.0
         loss = (self.peak_equity - equity) / self.peak_equity if self.peak_equity > 0 else 0.0
         self.depth_factor = 1.0 / ((1.0 + cfg.volatility_pull * stress) * (1.0 + cfg.loss_pull * loss))
         per_level = cfg.depth * self.depth_factor / cfg.levels
         lot = exchange.rules.lot_size
-        offsets = cfg.spread + cfg.level_spacing * np.arange(cfg.levels)
+        offsets = self.offsets
         bid_room = max(capacity - inventory, 0.0)
         ask_room = max(capacity + inventory, 0.0)
         model.book.set_quotes(

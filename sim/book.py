@@ -44,20 +44,21 @@ class _Side:
             self.head += 1
         return self.price[self.head] if self.head < len(lots) else None
 
-    def walk(self, lots: int, limit_price: float | None, exclude: int | None) -> tuple[list[Fill], float | None]:
+    def walk(self, lots: int, limit_price: float | None, exclude: int | None,
+             sign: int = 1) -> tuple[list[Fill], float | None]:
         """Consume up to ``lots`` from the best levels no worse than ``limit_price``.
 
-        Returns one fill per maker (at that maker's average price, in order of first fill) and
-        the last level's price.
+        Returns one fill per maker (at that maker's average price, in order of first fill, its lots
+        times ``sign``: -1 when the taker sells) and the last level's price.
         """
         self.best()
         taken: dict[int, list[float]] = {}
         last = None
-        sign = 1.0 if self.ascending else -1.0
+        direction = 1.0 if self.ascending else -1.0
         i = self.head
         while lots > 0 and i < len(self.lots):
             price = self.price[i]
-            if limit_price is not None and sign * (price - limit_price) > 0:
+            if limit_price is not None and direction * (price - limit_price) > 0:
                 break
             available = self.lots[i]
             if available and self.maker[i] != exclude:
@@ -69,7 +70,7 @@ class _Side:
                 entry[1] += take * price
                 last = price
             i += 1
-        return [Fill(m, n, value / n) for m, (n, value) in taken.items()], last
+        return [Fill(m, sign * n, value / n) for m, (n, value) in taken.items()], last
 
     def depth(self, reference: float, within: float) -> int:
         """Lots resting within ``within`` (a fraction) of ``reference``."""
@@ -130,11 +131,9 @@ class OrderBook:
             return []
         self._sync()
         side = self.asks if lots > 0 else self.bids
-        fills, last = side.walk(abs(lots), limit_price, exclude=taker)
+        fills, last = side.walk(abs(lots), limit_price, exclude=taker, sign=1 if lots > 0 else -1)
         if last is not None:
             self.last_price = last
-        if lots < 0:
-            fills = [Fill(f.maker, -f.lots, f.price) for f in fills]
         return fills
 
     def depth(self, within: float = 0.01) -> tuple[int, int]:

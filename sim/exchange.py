@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 import pandas as pd
@@ -26,8 +26,7 @@ LIQUIDATION_COLUMNS = [
 ]
 
 
-@dataclass(frozen=True)
-class Fill:
+class Fill(NamedTuple):
     """Part of a market order: ``lots`` bought by the taker (negative: sold) from ``maker`` at ``price``."""
 
     maker: int
@@ -333,22 +332,15 @@ class Exchange:
                 fee[i] += taker_fee
         if touched:
             index = np.array(touched, dtype=np.int64)
-            before = self.lots[index].copy()
+            unique = np.fromiter(dict.fromkeys(touched), dtype=np.int64)
+            before = np.maximum(self.lots[unique], 0).sum()
             np.add.at(self.lots, index, np.array(delta_lots, dtype=np.int64))
             np.add.at(self.quote, index, np.array(delta_cash))
-            unique = np.unique(index)
-            self._long_lots = int(self._long_lots + np.maximum(self.lots[unique], 0).sum()
-                                  - np.maximum(self._lots_before(unique, index, before), 0).sum())
+            self._long_lots += int(np.maximum(self.lots[unique], 0).sum() - before)
             self.quote[self.treasury] += fees
             self.counters.fees += fees
         self.update_mark()
         return filled, cost, fee
-
-    @staticmethod
-    def _lots_before(unique: np.ndarray, index: np.ndarray, before: np.ndarray) -> np.ndarray:
-        """Each touched account's lots before the fills (its first appearance in ``index``)."""
-        first = np.unique(index, return_index=True)[1]
-        return before[first]
 
     def to_lots(self, size: float | np.ndarray) -> int | np.ndarray:
         """Units to whole lots, toward zero: never more than asked, so less than one lot is none.
