@@ -417,9 +417,19 @@ class Exchange:
     # ---------------------------------------------------------------- liquidation
     def liquidatable(self) -> np.ndarray:
         """Accounts with an open position whose equity is below maintenance margin at mark."""
-        equity = self.equity()
-        mm = self.maintenance_margin()
-        return np.flatnonzero((self.lots[: self._n] != 0) & (equity < mm))
+        candidates = np.flatnonzero(self.lots[: self._n])
+        equity, maintenance = self._equity_and_maintenance(candidates)
+        return candidates[equity < maintenance]
+
+    def margin_ratio(self, accounts: np.ndarray) -> np.ndarray:
+        """Equity over maintenance margin at mark, per account (below 1: liquidatable)."""
+        equity, maintenance = self._equity_and_maintenance(accounts)
+        return equity / np.maximum(maintenance, 1e-300)
+
+    def _equity_and_maintenance(self, accounts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        value = self.lots[accounts] * (self.rules.lot_size * self.mark)
+        maintenance = self.schedule.maintenance_margin(np.abs(value), self.open_interest_notional())
+        return self.quote[accounts] + value, np.asarray(maintenance)
 
     def is_liquidatable(self, account: int) -> bool:
         return self.lots[account] != 0 and self.equity(account) < self.maintenance_margin(account)
@@ -625,7 +635,7 @@ class Exchange:
             round_ += 1
             if round_ > self.rules.max_rounds + self.rules.backstop_rounds:
                 raise RuntimeError("liquidation did not clear")
-            ratio = self.equity()[candidates] / np.maximum(self.maintenance_margin()[candidates], 1e-12)
+            ratio = self.margin_ratio(candidates)
             use_market = round_ <= self.rules.max_rounds
             for account in candidates[np.lexsort((candidates, ratio))]:
                 if self.is_liquidatable(account):

@@ -280,11 +280,13 @@ class MarketModel(mesa.Model):
 
     # ---------------------------------------------------------------- measures
     def _measure(self) -> None:
+        """This step's row of measures, computed over the accounts holding a position (the flat ones
+        add nothing to any share, count or tier)."""
         ex = self.exchange
-        n = ex.n_accounts
-        position = ex.position()
-        concentration = metrics.concentration(position, ex.mark, ex.entity[:n],
-                                              ex.kind[:n] == KIND_CODE["whale"], self.config.metrics.top_k)
+        holders = np.flatnonzero(ex.lots[: ex.n_accounts])
+        position = ex.lots[holders] * ex.rules.lot_size
+        concentration = metrics.concentration(position, ex.mark, ex.entity[holders],
+                                              ex.kind[holders] == KIND_CODE["whale"], self.config.metrics.top_k)
         tiers = ex.schedule.tier(np.abs(position) * ex.mark, ex.open_interest_notional())
         tier_notional, tier_accounts = metrics.tier_open_interest(position, ex.mark, tiers, ex.schedule.n_tiers)
         self.tier_rows.append(np.concatenate([[self.steps], tier_notional, tier_accounts]))
