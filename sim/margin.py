@@ -557,7 +557,6 @@ class SizePremium(Schedule):
     def _initial_rate(self, n: np.ndarray, open_interest: float) -> np.ndarray:
         return self._rate(n, self.spec.base_initial_rate)
 
-
     def _maintenance(self, n: np.ndarray, open_interest: float) -> np.ndarray:
         return n * self._rate(n, self.spec.base_maintenance_rate)
 
