@@ -21,6 +21,14 @@ import pandas as pd
 SIDE_COLOURS = {"long": "tab:red", "short": "tab:green"}
 
 
+def save_figure(fig: plt.Figure, path: Path) -> Path:
+    """Lay out, write as PNG and close a figure; returns its path."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
 def liquidation_markers(liquidations: pd.DataFrame) -> pd.DataFrame:
     """One marker per (step, side): the notional liquidated and the mark after it."""
     if liquidations.empty:
@@ -58,11 +66,7 @@ def run_figure(timeseries: pd.DataFrame, liquidations: pd.DataFrame, path: Path,
     fund.set_ylabel("USD")
     fund.set_xlabel("step (minutes)")
     fund.legend(loc="best", fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 # ------------------------------------------------------------------------------------------
@@ -299,10 +303,7 @@ def measures_figure(results: SweepResults, stats: pd.DataFrame, path: Path) -> P
         ax.set_visible(False)
     fig.suptitle(f"{results.manifest['name']}: runs (grey) and mean with {LEVEL:.0%} interval (blue) by arm",
                  fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def differences_figure(results: SweepResults, differences: pd.DataFrame, path: Path) -> Path:
@@ -333,10 +334,7 @@ def differences_figure(results: SweepResults, differences: pd.DataFrame, path: P
     controls = ", ".join(sorted(set(differences["control"])))
     fig.suptitle(f"{results.manifest['name']}: paired difference to control ({controls}), same seeds, "
                  f"mean and {LEVEL:.0%} interval; red: interval excludes 0", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def cascade_sizes(results: SweepResults) -> dict[str, np.ndarray] | None:
@@ -368,10 +366,7 @@ def cascade_figure(results: SweepResults, sizes: dict[str, np.ndarray], path: Pa
                  fontsize=10)
     ax.grid(which="both", color="0.92")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def concentration_figure(results: SweepResults, path: Path) -> Path:
@@ -413,10 +408,7 @@ def concentration_figure(results: SweepResults, path: Path) -> Path:
         axes[0, 0].invert_yaxis()
         fig.suptitle(f"{results.manifest['name']}: concentration of open interest by arm (one value per run)",
                      fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def sample_figure(results: SweepResults, path: Path) -> Path:
@@ -438,10 +430,7 @@ def sample_figure(results: SweepResults, path: Path) -> Path:
                 ax.set_xlabel(name, fontsize=8)
     fig.suptitle(f"{results.manifest['name']}: measures against sampled parameters (mean over seeds per point)",
                  fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def sensitivity_figure(indices: pd.DataFrame, path: Path) -> Path:
@@ -465,10 +454,7 @@ def sensitivity_figure(indices: pd.DataFrame, path: Path) -> Path:
     for ax in axes.ravel()[len(groups):]:
         ax.set_visible(False)
     fig.suptitle("sensitivity indices (bars: 95 % confidence)", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 # ---------------------------------------------------------------- documents
