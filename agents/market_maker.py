@@ -28,10 +28,10 @@ class MarketMaker(mesa.Agent):
         self.last_index = exchange.index
         self.offsets = config.spread + config.level_spacing * np.arange(config.levels)
 
-    def inventory_capacity(self) -> float:
+    def inventory_capacity(self, equity: float | None = None) -> float:
         """Largest inventory (units) the maker lets itself carry: half what its margin allows."""
         exchange = self.model.exchange
-        equity = exchange.equity(self.account)
+        equity = exchange.equity(self.account) if equity is None else equity
         return 0.5 * exchange.schedule.max_notional(max(equity, 0.0), exchange.open_interest_notional()) / exchange.mark
 
     def refresh(self, mid: float) -> None:
@@ -52,7 +52,7 @@ class MarketMaker(mesa.Agent):
             model.book.cancel(self.account)
             return
         reference = exchange.index * (1.0 + (1.0 - cfg.resilience) * displacement)
-        capacity = self.inventory_capacity()
+        capacity = self.inventory_capacity(equity)
         inventory = exchange.position(self.account)
         fill_ratio = min(max(inventory / capacity, -1.0), 1.0) if capacity > 0 else 0.0
         reference *= 1.0 - cfg.inventory_lean * fill_ratio * cfg.level_spacing * cfg.levels / 4.0

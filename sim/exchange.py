@@ -339,7 +339,7 @@ class Exchange:
             self._long_lots += int(np.maximum(self.lots[unique], 0).sum() - before)
             self.quote[self.treasury] += fees
             self.counters.fees += fees
-        self.update_mark()
+            self.update_mark()
         return filled, cost, fee
 
     def to_lots(self, size: float | np.ndarray) -> int | np.ndarray:
