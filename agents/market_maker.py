@@ -8,6 +8,7 @@ import mesa
 import numpy as np
 
 from sim.config import MarketMakerConfig
+from sim.exchange import Exchange
 
 
 class MarketMaker(mesa.Agent):
@@ -28,31 +29,28 @@ class MarketMaker(mesa.Agent):
         self.last_index = exchange.index
         self.offsets = config.spread + config.level_spacing * np.arange(config.levels)
 
-    def inventory_capacity(self, equity: float | None = None) -> float:
-        """Largest inventory (units) the maker lets itself carry: half what its margin allows."""
-        exchange = self.model.exchange
-        equity = exchange.equity(self.account) if equity is None else equity
-        return 0.5 * exchange.schedule.max_notional(max(equity, 0.0), exchange.open_interest_notional()) / exchange.mark
-
-    def refresh(self, mid: float) -> None:
+    def refresh(self, mid: float, standing: tuple[float, bool, float] | None = None) -> None:
         """Replace this maker's quotes around ``mid`` (the book's mid before this step's refresh).
 
         The index's move since the last refresh passes straight into the reference (makers hedge on
         the index), while the book's own displacement from it, what trading did to the mid, decays
         at the resilience rate; then the quotes lean against inventory and depth scales with stress.
+        ``standing`` is this maker's row of ``standings`` when the model computed all makers' at once.
         """
         model = self.model
         exchange = model.exchange
         cfg = self.config
+        if standing is None:
+            (equity,), (liquidatable,), (capacity,) = standings(exchange, np.array([self.account]))
+        else:
+            equity, liquidatable, capacity = standing
         displacement = mid / self.last_index - 1.0
         self.last_index = exchange.index
-        equity = exchange.equity(self.account)
         self.peak_equity = max(self.peak_equity, equity)
-        if exchange.is_liquidatable(self.account) or equity <= 0:
+        if liquidatable or equity <= 0:
             model.book.cancel(self.account)
             return
         reference = exchange.index * (1.0 + (1.0 - cfg.resilience) * displacement)
-        capacity = self.inventory_capacity(equity)
         inventory = exchange.position(self.account)
         fill_ratio = min(max(inventory / capacity, -1.0), 1.0) if capacity > 0 else 0.0
         reference *= 1.0 - cfg.inventory_lean * fill_ratio * cfg.level_spacing * cfg.levels / 4.0
@@ -75,3 +73,16 @@ class MarketMaker(mesa.Agent):
         levels = self.config.levels
         size = min(per_level, room / levels)
         return np.full(levels, int(math.floor(size / lot)), dtype=np.int64)
+
+
+def standings(exchange: Exchange, accounts: np.ndarray) -> tuple[list[float], list[bool], list[float]]:
+    """Per maker account: equity, whether it is liquidatable, and the inventory (units) the maker
+    lets itself carry, half what its margin allows. One vectorised pass for all makers."""
+    lots = exchange.lots[accounts]
+    lot_size, mark = exchange.rules.lot_size, exchange.mark
+    oi = exchange.open_interest_notional()
+    equity = exchange.quote[accounts] + lots * lot_size * mark
+    maintenance = exchange.schedule.maintenance_margin(np.abs(lots).astype(float) * lot_size * mark, oi)
+    liquidatable = (lots != 0) & (equity < maintenance)
+    capacity = 0.5 * exchange.schedule.max_notional(np.maximum(equity, 0.0), oi) / mark
+    return equity.tolist(), liquidatable.tolist(), capacity.tolist()

@@ -385,6 +385,8 @@ class Exchange:
         over_limit = increasing & ~np.isfinite(required)
         short_margin = increasing & ~over_limit & (equity - fee < required)
         reasons: list[str | None] = [None] * len(accounts)
+        if not (too_small | not_reducing | over_limit | short_margin).any():
+            return OrderBatch(self, accounts, sizes, lots, reasons)
         for i in np.flatnonzero(too_small):
             reasons[i] = "smaller than one lot"
         for i in np.flatnonzero(not_reducing):

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from agents import Liquidator, MarketMaker, RetailPopulation, RetailTrader, Whale
+from agents.market_maker import standings
 from agents.retail import DERISK, decide, draw_traders, record_entries
 from sim import metrics
 from sim.book import OrderBook
@@ -191,8 +192,9 @@ class MarketModel(mesa.Model):
 
     def _refresh_quotes(self) -> None:
         mid = self.book.mid()
-        for maker in self.makers:
-            maker.refresh(mid)
+        accounts = np.array([maker.account for maker in self.makers], dtype=np.int64)
+        for maker, standing in zip(self.makers, zip(*standings(self.exchange, accounts))):
+            maker.refresh(mid, standing)
         self.exchange.update_mark()
         self._update_signals()
 
@@ -225,16 +227,18 @@ class MarketModel(mesa.Model):
             self.add_retail(int(self.setup_rng.poisson(expected)))
 
     def _acting_retail(self) -> np.ndarray:
-        """Slots of the retail traders drawn active this step, and those whose stop or target fired."""
+        """Slots of the retail traders drawn active this step, those whose stop or target fired,
+        and those told to de-risk."""
         pop = self.retail
         ex = self.exchange
         n = len(pop)
-        active = np.unique(self.rng.integers(0, n, self.rng.binomial(n, self.config.retail.activity))) if n else []
+        active = self.rng.integers(0, n, self.rng.binomial(n, self.config.retail.activity)) if n else []
         lots = ex.lots[pop.account]
         equity = ex.quote[pop.account] + lots * (ex.rules.lot_size * ex.mark)
-        flagged = pop.flag_exits(equity, lots != 0, self.config.retail)
-        derisking = np.flatnonzero(pop.exit_flag == DERISK)
-        return np.union1d(np.union1d(active, flagged), derisking).astype(np.int64)
+        acting = pop.exit_flag == DERISK
+        acting[pop.flag_exits(equity, lots != 0, self.config.retail)] = True
+        acting[active] = True
+        return np.flatnonzero(acting)
 
     def _trade(self) -> None:
         """Step 4: whales and the acting retail traders, in one random order.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from agents.market_maker import standings
 from agents.retail import DERISK, NO_EXIT, STOP_LOSS, TAKE_PROFIT, signals
 from sim.config import load_config
 from sim.exchange import LiquidationOffer
@@ -387,6 +388,28 @@ def test_maker_leans_against_its_inventory():
     short_bid, short_ask = quotes_with(-1)
     assert long_bid < flat_bid and long_ask < flat_ask          # long: keen to sell, slow to buy
     assert short_bid > flat_bid and short_ask > flat_ask        # short: the other way
+
+
+def test_makers_standings_computed_together_match_each_accounts_own_figures():
+    """The model reads all makers' equity, liquidatability and inventory room in one pass; each
+    figure must be the exchange's own for that account (all makers long, one well funded)."""
+    model = build("market_makers.count=3", "liquidators.count=0", "market_makers.capital=1000")
+    ex = model.exchange
+    accounts = np.array([maker.account for maker in model.makers])
+    other = trader_account(model, deposit=100_000.0)
+    assert ex.submit_market_order(other, -0.6).accepted
+    assert all(ex.position(int(a)) > 0 for a in accounts)
+    ex.transfer(other, int(accounts[0]), 50_000.0)
+    price = ex.mark
+    while not any(ex.is_liquidatable(int(a)) for a in accounts):
+        price *= 0.999
+        ex.set_index(price)
+    equity, liquidatable, capacity = standings(ex, accounts)
+    assert liquidatable == [ex.is_liquidatable(int(a)) for a in accounts]
+    assert any(liquidatable) and not all(liquidatable)
+    assert equity == [ex.equity(int(a)) for a in accounts]
+    oi = ex.open_interest_notional()
+    assert capacity == [0.5 * ex.schedule.max_notional(max(e, 0.0), oi) / ex.mark for e in equity]
 
 
 def test_maker_cancels_its_quotes_when_its_account_is_liquidatable():
