@@ -129,7 +129,7 @@ def signals(model: mesa.Model, slots: np.ndarray) -> np.ndarray:
     herding = model.rng.random(len(slots)) < config.herding
     coin = np.where(model.rng.random(len(slots)) < 0.5, 1, -1)
     strategy = pop.strategy[slots]
-    view = np.select([strategy == 0, strategy == 1], [model.momentum_signal, model.reversion_signal], 0)
+    view = np.array([model.momentum_signal, model.reversion_signal, 0])[strategy]
     side = np.where(view != 0, view, coin)
     if herding.any():
         crowd = model.neighbour_sentiment(slots[herding])

@@ -79,7 +79,7 @@ def _top_share_sorted(parts: tuple[np.ndarray, ...], total: float, k: int) -> fl
     positive = sum(part.size - int(np.searchsorted(part, 0.0, side="right")) for part in parts)
     if k >= positive:
         return 1.0
-    largest = np.sort(np.concatenate([part[-k:] for part in parts]))[-k:]
+    largest = parts[0][-k:] if len(parts) == 1 else np.sort(np.concatenate([part[-k:] for part in parts]))[-k:]
     return float(largest.sum() / total)
 
 
@@ -203,7 +203,8 @@ def concentration(
         total = float(side_total[code])
         ascending[name] = held
         out[f"hhi_accounts_{name}"] = _hhi(held, total)
-        out[f"hhi_entities_{name}"] = hhi(entity_side[:, code])
+        by_entity_side = entity_side[:, code]
+        out[f"hhi_entities_{name}"] = _hhi(by_entity_side, float(by_entity_side.sum()))
         out[f"top1_share_{name}"] = _top_share_sorted((held,), total, 1)
         out[f"top10_share_{name}"] = _top_share_sorted((held,), total, top_k)
         out[f"gini_{name}"] = _gini_sorted(held, total)
@@ -211,7 +212,8 @@ def concentration(
 
     total = float(side_total[0] + side_total[2])
     out["hhi_accounts"] = _hhi(notional, total)
-    out["hhi_entities"] = hhi(entity_side[:, 0] + entity_side[:, 2])
+    gross = entity_side[:, 0] + entity_side[:, 2]
+    out["hhi_entities"] = _hhi(gross, float(gross.sum()))
     out["top10_share"] = _top_share_sorted((ascending["long"], ascending["short"]), total, top_k)
     out["whale_share"] = _share(float(side_whale[0] + side_whale[2]), total)
     out["open_interest_notional"] = float(side_total[2])
