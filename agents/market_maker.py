@@ -78,11 +78,6 @@ class MarketMaker(mesa.Agent):
 def standings(exchange: Exchange, accounts: np.ndarray) -> tuple[list[float], list[bool], list[float]]:
     """Per maker account: equity, whether it is liquidatable, and the inventory (units) the maker
     lets itself carry, half what its margin allows. One vectorised pass for all makers."""
-    lots = exchange.lots[accounts]
-    lot_size, mark = exchange.rules.lot_size, exchange.mark
-    oi = exchange.open_interest_notional()
-    equity = exchange.quote[accounts] + lots * lot_size * mark
-    maintenance = exchange.schedule.maintenance_margin(np.abs(lots).astype(float) * lot_size * mark, oi)
-    liquidatable = (lots != 0) & (equity < maintenance)
-    capacity = 0.5 * exchange.schedule.max_notional(np.maximum(equity, 0.0), oi) / mark
-    return equity.tolist(), liquidatable.tolist(), capacity.tolist()
+    equity = exchange.equity(accounts)
+    capacity = 0.5 * exchange.schedule.max_notional(np.maximum(equity, 0.0), exchange.open_interest_notional()) / exchange.mark
+    return equity.tolist(), exchange.below_maintenance(accounts).tolist(), capacity.tolist()

@@ -192,17 +192,17 @@ class Exchange:
             return self.lots[: self._n] * self.rules.lot_size
         return float(self.lots[account]) * self.rules.lot_size
 
-    def equity(self, account: int | None = None) -> float | np.ndarray:
-        """Cash plus position at mark, for one account or (None) all."""
-        if account is None:
-            return self.quote[: self._n] + self.lots[: self._n] * (self.rules.lot_size * self.mark)
-        return float(self.quote[account] + self.lots[account] * self.rules.lot_size * self.mark)
+    def equity(self, account: int | np.ndarray | None = None) -> float | np.ndarray:
+        """Cash plus position at mark, for one account, an array of accounts, or (None) all."""
+        at = slice(0, self._n) if account is None else account
+        value = self.quote[at] + self.lots[at] * (self.rules.lot_size * self.mark)
+        return float(value) if np.ndim(value) == 0 else value
 
-    def notional(self, account: int | None = None) -> float | np.ndarray:
-        """|position| x mark."""
-        if account is None:
-            return np.abs(self.lots[: self._n]) * (self.rules.lot_size * self.mark)
-        return abs(float(self.lots[account])) * self.rules.lot_size * self.mark
+    def notional(self, account: int | np.ndarray | None = None) -> float | np.ndarray:
+        """|position| x mark, for one account, an array of accounts, or (None) all."""
+        at = slice(0, self._n) if account is None else account
+        value = np.abs(self.lots[at]) * (self.rules.lot_size * self.mark)
+        return float(value) if np.ndim(value) == 0 else value
 
     def open_interest(self) -> float:
         """Long open interest in units (equal to short open interest)."""
@@ -211,10 +211,10 @@ class Exchange:
     def open_interest_notional(self) -> float:
         return self.open_interest() * self.mark
 
-    def maintenance_margin(self, account: int | None = None) -> float | np.ndarray:
+    def maintenance_margin(self, account: int | np.ndarray | None = None) -> float | np.ndarray:
         return self.schedule.maintenance_margin(self.notional(account), self.open_interest_notional())
 
-    def initial_margin(self, account: int | None = None) -> float | np.ndarray:
+    def initial_margin(self, account: int | np.ndarray | None = None) -> float | np.ndarray:
         return self.schedule.initial_margin(self.notional(account), self.open_interest_notional())
 
     def available_margin(self, account: int) -> float:
@@ -420,21 +420,18 @@ class Exchange:
     def liquidatable(self) -> np.ndarray:
         """Accounts with an open position whose equity is below maintenance margin at mark."""
         candidates = np.flatnonzero(self.lots[: self._n])
-        equity, maintenance = self._equity_and_maintenance(candidates)
-        return candidates[equity < maintenance]
+        return candidates[self.below_maintenance(candidates)]
+
+    def below_maintenance(self, accounts: np.ndarray) -> np.ndarray:
+        """Per account, whether it holds a position and its equity is below maintenance margin at mark."""
+        return (self.lots[accounts] != 0) & (self.equity(accounts) < self.maintenance_margin(accounts))
+
+    def is_liquidatable(self, account: int) -> bool:
+        return bool(self.below_maintenance(account))
 
     def margin_ratio(self, accounts: np.ndarray) -> np.ndarray:
         """Equity over maintenance margin at mark, per account (below 1: liquidatable)."""
-        equity, maintenance = self._equity_and_maintenance(accounts)
-        return equity / np.maximum(maintenance, 1e-300)
-
-    def _equity_and_maintenance(self, accounts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        value = self.lots[accounts] * (self.rules.lot_size * self.mark)
-        maintenance = self.schedule.maintenance_margin(np.abs(value), self.open_interest_notional())
-        return self.quote[accounts] + value, np.asarray(maintenance)
-
-    def is_liquidatable(self, account: int) -> bool:
-        return self.lots[account] != 0 and self.equity(account) < self.maintenance_margin(account)
+        return self.equity(accounts) / np.maximum(self.maintenance_margin(accounts), 1e-300)
 
     def offer(self, account: int) -> LiquidationOffer:
         """What liquidators see of a liquidatable account."""

@@ -321,6 +321,24 @@ def test_liquidatable_threshold_in_a_higher_tier():
     assert ex.liquidatable().tolist() == [a]
 
 
+@settings(max_examples=300, deadline=None)
+@given(lots=st.integers(1, 200_000), side=st.sampled_from([1, -1]), price=st.floats(50_000.0, 150_000.0),
+       nudge=st.integers(-3, 3))
+def test_scan_and_single_check_agree_on_the_threshold(lots, side, price, nudge):
+    """The liquidation scan and the per-account check read equity and maintenance alike, so an
+    account on the threshold cannot be found by one and passed over by the other (the rounds of
+    ``run_liquidations`` would then never clear)."""
+    ex, maker = market("configs/schedules/binance_btcusdt.yaml", NO_FEES, price=price)
+    a = ex.open_account(owner=1, kind="retail", deposit=ex.schedule.initial_margin(lots * LOT * price) * 1.01)
+    assert ex.submit_market_order(a, side * lots * LOT).accepted
+    threshold = ex.maintenance_margin(a) - (ex.equity(a) - ex.quote[a])
+    for _ in range(2):                                  # the second transfer removes the first's rounding
+        ex.transfer(a, maker, ex.quote[a] - threshold)
+    ex.transfer(a, maker, nudge * np.spacing(threshold))
+    assert ex.is_liquidatable(a) == (a in ex.liquidatable().tolist())
+    assert ex.below_maintenance(np.array([a, maker])).tolist() == [ex.is_liquidatable(a), ex.is_liquidatable(maker)]
+
+
 # ------------------------------------------------------------------------------ liquidator takeover
 
 
