@@ -112,7 +112,7 @@ def decide(model: mesa.Model, slots: np.ndarray) -> RetailOrders:
     close_all = holding & ((flag == STOP_LOSS) | (flag == TAKE_PROFIT) | ((flag == NO_EXIT) & (side == -direction)))
     close_half = holding & (flag == DERISK)
     opening = ~holding & (flag == NO_EXIT)
-    equity = exchange.equity()[accounts]
+    equity = exchange.equity(accounts)
     capacity = exchange.max_order_sizes(accounts, side)
     open_size = side * np.minimum(np.maximum(equity, 0.0) * pop.leverage[slots] / exchange.mark, capacity)
     opening &= np.abs(open_size) * exchange.mark >= MIN_ORDER_NOTIONAL
@@ -142,7 +142,7 @@ def record_entries(model: mesa.Model, orders: RetailOrders, filled: np.ndarray, 
     pop: RetailPopulation = model.retail
     opened = orders.opening & (filled != 0)
     slots = orders.slots[opened]
-    pop.entry_equity[slots] = model.exchange.equity()[pop.account[slots]]
+    pop.entry_equity[slots] = model.exchange.equity(pop.account[slots])
     pop.entry_margin[slots] = np.abs(filled[opened]) * price[opened] / pop.leverage[slots]
 
 

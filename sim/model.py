@@ -233,10 +233,8 @@ class MarketModel(mesa.Model):
         ex = self.exchange
         n = len(pop)
         active = self.rng.integers(0, n, self.rng.binomial(n, self.config.retail.activity)) if n else []
-        lots = ex.lots[pop.account]
-        equity = ex.quote[pop.account] + lots * (ex.rules.lot_size * ex.mark)
         acting = pop.exit_flag == DERISK
-        acting[pop.flag_exits(equity, lots != 0, self.config.retail)] = True
+        acting[pop.flag_exits(ex.equity(pop.account), ex.lots[pop.account] != 0, self.config.retail)] = True
         acting[active] = True
         return np.flatnonzero(acting)
 
