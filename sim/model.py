@@ -335,7 +335,11 @@ class MarketModel(mesa.Model):
 
     def summary(self) -> dict[str, float]:
         """The run's one-row summary (the row a sweep stacks)."""
+        return self.summary_and_tables()[0]
+
+    def summary_and_tables(self) -> tuple[dict[str, float], pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """The summary row and the three tables it is computed from: timeseries, liquidations, cascades."""
         timeseries = self.timeseries()
         liquidations = self.liquidations()
         cascades = metrics.detect_cascades(liquidations, timeseries, self.config.metrics.cascade_gap)
-        return metrics.summarize(timeseries, liquidations, cascades)
+        return metrics.summarize(timeseries, liquidations, cascades), timeseries, liquidations, cascades

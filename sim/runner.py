@@ -13,7 +13,6 @@ import pandas as pd
 import yaml
 from tqdm import tqdm
 
-from sim import metrics
 from sim.config import RunConfig
 from sim.model import MarketModel
 
@@ -46,15 +45,6 @@ def simulate(config: RunConfig, seed: int | None = None, progress: bool = False)
     return model
 
 
-def run_summary(model: MarketModel) -> tuple[dict[str, float], pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """The summary row and the three tables it is computed from."""
-    timeseries = model.timeseries()
-    liquidations = model.liquidations()
-    cascades = metrics.detect_cascades(liquidations, timeseries, model.config.metrics.cascade_gap)
-    summary = metrics.summarize(timeseries, liquidations, cascades)
-    return summary, timeseries, liquidations, cascades
-
-
 def execute(config: RunConfig, out: Path | None = None, seed: int | None = None, progress: bool = False,
             figure: bool = True) -> RunResult:
     """Run ``config`` and write its folder: resolved config, Parquet tables, summary, figure."""
@@ -64,7 +54,7 @@ def execute(config: RunConfig, out: Path | None = None, seed: int | None = None,
     started = time.perf_counter()
     model = simulate(config, seed, progress)
     wall = time.perf_counter() - started
-    summary, timeseries, liquidations, cascades = run_summary(model)
+    summary, timeseries, liquidations, cascades = model.summary_and_tables()
     tiers = model.tier_timeseries()
     resolved = config.resolved()
     resolved["seed"] = seed

@@ -54,7 +54,7 @@ from sim.config import (
     load_sweep,
     read_config_data,
 )
-from sim.runner import run_summary, simulate
+from sim.runner import simulate
 
 type Backend = Literal["local", "dask"]
 
@@ -299,7 +299,7 @@ class Attempt:
 def run_one(config: RunConfig, seed: int, keep: Sequence[str] = ()) -> RunOutput:
     """Simulate ``config`` with ``seed``: its summary row, and the tables ``keep`` names
     (``timeseries``; ``events`` = liquidations and cascades). Pure: the seed is its only randomness."""
-    summary, timeseries, liquidations, cascades = run_summary(simulate(config, seed))
+    summary, timeseries, liquidations, cascades = simulate(config, seed).summary_and_tables()
     tables = {"timeseries": timeseries, "liquidations": liquidations, "cascades": cascades}
     return RunOutput(summary, {name: tables[name] for part in keep for name in KEPT_TABLES[part]})
 
