@@ -152,6 +152,8 @@ class Exchange:
         """A new empty account; ``entity`` groups accounts of one owner (defaults to the owner)."""
         if kind not in KIND_CODE:
             raise ValueError(f"unknown account kind {kind!r}")
+        if deposit < 0:
+            raise ValueError("a deposit must be non-negative")
         if self._n == len(self.quote):
             self._grow()
         account = self._n
@@ -165,6 +167,8 @@ class Exchange:
 
     def open_accounts(self, owners: np.ndarray, kind: str, deposits: np.ndarray) -> np.ndarray:
         """Many accounts at once (one per owner, each its own entity); returns their indices."""
+        if np.any(deposits < 0):
+            raise ValueError("a deposit must be non-negative")
         count = len(owners)
         while self._n + count > len(self.quote):
             self._grow()
@@ -173,8 +177,6 @@ class Exchange:
         self.owner[accounts] = owners
         self.entity[accounts] = owners
         self.kind[accounts] = KIND_CODE[kind]
-        if np.any(deposits < 0):
-            raise ValueError("a deposit must be non-negative")
         self.deposits[accounts] += deposits
         self.quote[accounts] += deposits
         return accounts
@@ -534,10 +536,11 @@ class Exchange:
 
     def _fund_can_carry(self, lots: int, price: float) -> bool:
         fund = self.insurance
-        new_lots = int(self.lots[fund]) + lots
-        if abs(new_lots) <= abs(int(self.lots[fund])) and new_lots * int(self.lots[fund]) >= 0:
-            return self.equity(fund) - lots * self.rules.lot_size * (price - self.mark) >= 0
+        held = int(self.lots[fund])
+        new_lots = held + lots
         equity = self.equity(fund) - lots * self.rules.lot_size * (price - self.mark)
+        if abs(new_lots) <= abs(held) and new_lots * held >= 0:
+            return equity >= 0
         notional = abs(new_lots) * self.rules.lot_size * self.mark
         return bool(equity >= self.schedule.initial_margin(notional, self.open_interest_notional()))
 

@@ -208,6 +208,17 @@ def test_order_past_the_last_cap_refused():
     assert_unchanged(before, state(ex))
 
 
+def test_negative_deposit_refused_before_any_account_opens():
+    ex, _maker = market()
+    before = state(ex), ex.n_accounts
+    with pytest.raises(ValueError, match="non-negative"):
+        ex.open_account(owner=1, kind="retail", deposit=-1.0)
+    with pytest.raises(ValueError, match="non-negative"):
+        ex.open_accounts(np.array([2, 3]), "retail", np.array([5.0, -1.0]))
+    assert ex.n_accounts == before[1]
+    assert_unchanged(before[0], state(ex))
+
+
 def test_order_smaller_than_one_lot_refused():
     ex, _ = market()
     a = ex.open_account(owner=1, kind="retail", deposit=1_000.0)
