@@ -27,8 +27,8 @@ from pydantic import (
 from sim.margin import (
     Schedule,
     SpecError,
-    build_schedule,
     describe_validation_error,
+    load_schedule,
     parse_schedule_spec,
     read_yaml,
     scaled,
@@ -215,12 +215,8 @@ class RunConfig(Section):
 
     def build_schedule(self) -> Schedule:
         """The margin schedule this run uses, with its steepness applied."""
-        if isinstance(self.schedule, dict):
-            schedule = build_schedule(parse_schedule_spec(self.schedule, "schedule"))
-        else:
-            path = self.resolve(self.schedule)
-            schedule = build_schedule(parse_schedule_spec(read_yaml(path), str(path)))
-        return scaled(schedule, self.steepness)
+        source = self.schedule if isinstance(self.schedule, dict) else self.resolve(self.schedule)
+        return scaled(load_schedule(source), self.steepness)
 
     def resolved(self) -> dict[str, Any]:
         """The config as plain data with the schedule inlined: a run folder's record of what ran."""
@@ -480,10 +476,6 @@ class SweepConfig(Section):
             if self.control[key] not in listed:
                 raise ValueError(f"control.{key}: {self.control[key]!r} is not one of its values {listed}")
         return self
-
-    @property
-    def seed_count(self) -> int:
-        return self.seeds if isinstance(self.seeds, int) else len(self.seeds)
 
 
 def load_sweep(path: str | Path) -> SweepConfig:

@@ -206,9 +206,9 @@ def paired_differences(results: SweepResults) -> pd.DataFrame:
         theirs = results.runs[results.runs["arm"] == arm.control].set_index("seed")
         seeds = mine.index.intersection(theirs.index)
         for measure in results.measures:
-            diff = mine.loc[seeds, measure].to_numpy(dtype=float) - theirs.loc[seeds, measure].to_numpy(dtype=float)
-            mean, low, high, n = mean_interval(diff)
-            base = float(np.nanmean(theirs.loc[seeds, measure].to_numpy(dtype=float))) if len(seeds) else float("nan")
+            control = theirs.loc[seeds, measure].to_numpy(dtype=float)
+            mean, low, high, n = mean_interval(mine.loc[seeds, measure].to_numpy(dtype=float) - control)
+            base = float(np.nanmean(control)) if len(seeds) else float("nan")
             rows.append({"arm": arm.arm, "label": arm.label, "control": labels[arm.control], "measure": measure,
                          "pairs": n, "difference": mean, "low": low, "high": high, "control_mean": base})
     return pd.DataFrame(rows)

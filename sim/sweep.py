@@ -175,18 +175,28 @@ def arm_label(params: dict[str, Any], sample_index: int | None, sampled: Sequenc
     return ", ".join(parts) or "base"
 
 
+def zipped_rows(sweep: SweepConfig) -> list[dict[str, Any]]:
+    """The ``zip`` section as rows: one mapping of key to value per position in the lists."""
+    zipped = sweep.zip or {}
+    return [dict(zip(zipped, values)) for values in zip(*zipped.values())]
+
+
+def whole_number_key(config: RunConfig, key: str) -> bool:
+    """Whether the config field at ``key`` holds an integer (not a bool): sampled values are rounded."""
+    value = config_value(config, key)
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def arm_settings(sweep: SweepConfig, base: RunConfig) -> list[tuple[dict[str, Any], int | None]]:
     """Each arm's parameter values (and sample point): the grid crossed with the zipped rows and the
     sample's points, in that nesting order."""
     grid = sweep.grid or {}
     combos = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
-    zipped = sweep.zip or {}
-    rows = [dict(zip(zipped, values)) for values in zip(*zipped.values())] if zipped else [{}]
+    rows = zipped_rows(sweep) if sweep.zip else [{}]
     points: list[tuple[dict[str, Any], int | None]] = [({}, None)]
     if sweep.sample is not None:
         keys = list(sweep.sample.bounds)
-        integer = [isinstance(config_value(base, key), int) and not isinstance(config_value(base, key), bool)
-                   for key in keys]
+        integer = [whole_number_key(base, key) for key in keys]
         points = [({key: round(x) if whole else float(x) for key, x, whole in zip(keys, point, integer)}, i)
                   for i, point in enumerate(sample_points(sweep))]
     return [({**combo, **row, **point}, index) for combo in combos for row in rows for point, index in points]
@@ -203,8 +213,7 @@ def control_arms(sweep: SweepConfig, arms: list[Arm]) -> list[str | None]:
     wanted = {key: next(v for v in listed[key] if v == value) for key, value in sweep.control.items()}
     zipped = sweep.zip or {}
     if any(key in zipped for key in wanted):
-        rows = [dict(zip(zipped, values)) for values in zip(*zipped.values())]
-        matching = [row for row in rows if all(row[k] == v for k, v in wanted.items() if k in zipped)]
+        matching = [row for row in zipped_rows(sweep) if all(row[k] == v for k, v in wanted.items() if k in zipped)]
         wanted.update(matching[0])
     by_values = {(json.dumps(arm.params, sort_keys=True, default=str), arm.sample_index): arm.arm for arm in arms}
     return [by_values.get((json.dumps({**arm.params, **wanted}, sort_keys=True, default=str), arm.sample_index))
@@ -254,7 +263,7 @@ def plan_sweep(sweep: SweepConfig) -> Plan:
     if sweep.sample is not None:
         for key, bounds in sweep.sample.bounds.items():
             for value in bounds:
-                as_int = isinstance(config_value(base, key), int)
+                as_int = whole_number_key(base, key)
                 validated({key: round(value) if as_int else value}, f"sample.bounds.{key}={value:g}")
 
     sampled = list(sweep.sample.bounds) if sweep.sample else []
