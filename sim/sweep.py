@@ -271,6 +271,8 @@ def plan_sweep(sweep: SweepConfig) -> Plan:
     width = max(3, len(str(len(settings) - 1)))
     arms = [Arm(f"a{i:0{width}d}", arm_label(params, index, sampled), params, index)
             for i, (params, index) in enumerate(settings)]
+    shared = {label for label, count in Counter(arm.label for arm in arms).items() if count > 1}
+    arms = [replace(arm, label=f"{arm.label} ({arm.arm})") if arm.label in shared else arm for arm in arms]
     arms = [replace(arm, control=control) for arm, control in zip(arms, control_arms(sweep, arms))]
     configs = {arm.arm: validated(arm.params, f"arm {arm.label}") for arm in arms}
     seeds = run_seeds(sweep)

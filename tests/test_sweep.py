@@ -78,6 +78,24 @@ def test_every_arm_runs_the_same_seeds_drawn_from_the_root_seed(tmp_path: Path) 
     assert listed.seeds == [11, 7]
 
 
+def test_arms_whose_values_print_alike_get_distinct_labels(tmp_path: Path) -> None:
+    """Labels round floats to 4 digits and name schedules by file stem; arms that would share a
+    label (and be merged in the report's tables and figures) carry their arm id as well."""
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "steep.yaml").write_text((ROOT / "configs" / "schedules" / "steep.yaml").read_text())
+    text = SMALL + f"""grid:
+  steepness: [1.00001, 1.00002, 2.0]
+  schedule: [schedules/steep.yaml, {tmp_path / "other" / "steep.yaml"}]
+seeds: 1
+"""
+    labels = [arm.label for arm in sweep_file(write(tmp_path, text)).arms]
+    assert len(set(labels)) == len(labels) == 6
+    assert labels[0] == "steepness=1, schedule=steep (a000)"
+    assert "steepness=2, schedule=steep (a004)" in labels
+    alone = sweep_file(write(tmp_path, TWO_SCHEDULES + "seeds: 1\n"))
+    assert [arm.label for arm in alone.arms] == ["flat_100x", "binance_btcusdt"]
+
+
 def test_grid_crosses_zip_pairs_and_control_matches_the_other_values(tmp_path: Path) -> None:
     text = SMALL + """grid:
   schedule: [schedules/flat_100x.yaml, schedules/steep.yaml]
