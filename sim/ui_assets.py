@@ -56,6 +56,10 @@ def _solara_root() -> Path:
     return Path(spec.origin).parent
 
 
+VEGA = {"vega": "5", "vega-lite": "5", "vega-embed": "6"}
+"""The vega packages the UI's charts load (sim/ui_vega.py), by the version folder they ask for."""
+
+
 def _version(text: str, package: str, where: Path) -> str:
     found = re.search(re.escape(package) + r"@([0-9][^/\"'`\s]*)/", text)
     if found is None:
@@ -64,22 +68,20 @@ def _version(text: str, package: str, where: Path) -> str:
 
 
 def required_assets(solara_root: Path | None = None) -> list[Asset]:
-    """Every asset a tierlab page loads, with the versions the installed solara asks for."""
+    """Every asset a tierlab page loads: solara's own in the versions the installed solara asks for,
+    and the vega packages of ``VEGA``."""
     root = solara_root if solara_root is not None else _solara_root()
     template = root / "server" / "templates" / "solara.html.j2"
-    vegalite = root / "widgets" / "vue" / "vegalite.vue"
     markdown = root / "components" / "markdown.py"
     settings = root / "server" / "settings.py"
-    page, vega, katex, config = (p.read_text() for p in (template, vegalite, markdown, settings))
+    page, katex, config = (p.read_text() for p in (template, markdown, settings))
     app = f"solara-vuetify-app{IPYWIDGETS_MAJOR}"
     return [
         Asset("@widgetti/solara-vuetify-app", _version(page, "@widgetti/solara-vuetify-app", template),
               (f"dist/{app}.min.js", f"dist/{app}.js", f"dist/main{IPYWIDGETS_MAJOR}.css", "dist/fonts.css")),
         Asset("requirejs", _version(page, "requirejs", template), ("require.js",)),
         Asset("font-awesome", _version(config, "font-awesome", settings), ("css/font-awesome.min.css",)),
-        Asset("vega", _version(vega, "vega", vegalite), ("build/vega.min.js",)),
-        Asset("vega-lite", _version(vega, "vega-lite", vegalite), ("build/vega-lite.min.js",)),
-        Asset("vega-embed", _version(vega, "vega-embed", vegalite), ("build/vega-embed.min.js",)),
+        *(Asset(package, version, (f"build/{package}.min.js",)) for package, version in VEGA.items()),
         Asset("katex", _version(katex, "katex", markdown),
               ("dist/katex.min.js", "dist/katex.min.css", "dist/contrib/auto-render.min.js")),
     ]

@@ -6,7 +6,7 @@ second). Here each chart is an Altair template turned into a Vega-Lite dict once
 the named datasets, which the browser swaps into the live view (``view.data(name, values)``).
 Both travel as JSON text: reacton walks every list and dict in an element's arguments looking for
 child elements, which for thousands of data rows costs more than the step itself.
-The JavaScript comes from solara's local asset cache (``vega@5``, ``vega-lite@5``, ``vega-embed@6``).
+The JavaScript comes from solara's local asset cache, in the versions ``ui_assets.VEGA`` installs.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import altair as alt
 import ipyvuetify as v
 import numpy as np
 import traitlets
+
+from sim.ui_assets import VEGA
 
 TEMPLATE = r"""
 <template>
@@ -58,9 +60,7 @@ module.exports = {
         require.config({
           map: {
             '*': {
-              'vega': `${cdn}/vega@5/build/vega.min.js`,
-              'vega-lite': `${cdn}/vega-lite@5/build/vega-lite.min.js`,
-              'vega-embed': `${cdn}/vega-embed@6/build/vega-embed.min.js`,
+VEGA_PATHS
             },
           },
         });
@@ -104,7 +104,9 @@ module.exports = {
   },
 };
 </script>
-"""
+""".replace("VEGA_PATHS\n", "".join(
+    f"              '{package}': `${{cdn}}/{package}@{version}/build/{package}.min.js`,\n"
+    for package, version in VEGA.items()))
 
 
 class VegaView(v.VuetifyTemplate):

@@ -412,6 +412,13 @@ def test_required_assets_follow_the_installed_solara():
     assert (assets["vega"].version, assets["vega-lite"].version, assets["vega-embed"].version) == ("5", "5", "6")
 
 
+def test_the_chart_view_loads_the_vega_files_the_installer_fetches():
+    vega = [a for a in required_assets() if a.package.startswith("vega")]
+    assert len(vega) == 3
+    for asset in vega:
+        assert f"${{cdn}}/{asset.folder}/{asset.files[0]}`" in VegaView.template.default_value
+
+
 def test_missing_assets_lists_each_absent_file(tmp_path):
     assets = [Asset("vega", "5", ("build/vega.min.js",)), Asset("@scope/pkg", "1.2.3", ("a.js", "b/c.css"))]
     assert missing_assets(tmp_path, assets) == ["vega@5/build/vega.min.js", "@scope/pkg@1.2.3/a.js",
