@@ -95,7 +95,7 @@ def config_schedule(config: RunConfig) -> str:
 def parse_seed(seed: int | str) -> int:
     """A seed from the UI's text box: an integer as typed, any other text hashed to one."""
     text = str(seed).strip()
-    return int(text) if text.isdigit() else zlib.crc32(text.encode())
+    return int(text) if text.isdecimal() else zlib.crc32(text.encode())
 
 
 def ui_config(path: Path, *, schedule: str | None = None, steepness: float | None = None,
@@ -193,7 +193,7 @@ def model_params(config: RunConfig) -> dict[str, object]:
                               max(100.0, config.market_makers.depth), 1.0),
         "shock_size": Slider("Shock size (%)", round(100 * shock.size, 2) if shock else 0.0, -30.0, 30.0, 1.0),
         "shock_step": Slider("Shock at step", shock.step if shock else config.steps // 2, 0,
-                             max(MIN_DAYS * 1440, config.steps), 10),
+                             config.steps, 10),
         "seed": {"type": "InputText", "label": "Seed", "value": str(config.seed)},
     }
 
@@ -227,6 +227,7 @@ def once_per_step(card: Callable[..., solara.Element]) -> Callable[[Draw], Calla
 
     Renders within a step (Pause pressed while Play runs, a control moved) reuse the drawing, so
     they stay quick: a slow one would meet the next step's update and reacton gives up rendering.
+    The step is the last one measured: Mesa counts a step before running it, outside ``lock``.
     """
 
     def decorate(draw: Draw) -> Callable[[VisualMarket], solara.Element]:
@@ -236,7 +237,7 @@ def once_per_step(card: Callable[..., solara.Element]) -> Callable[[Draw], Calla
                 with model.lock:
                     return draw(model)
 
-            return card(*solara.use_memo(drawing, dependencies=[model, model.steps]))
+            return card(*solara.use_memo(drawing, dependencies=[model, model.measures["step"]]))
 
         return view
 
@@ -246,7 +247,7 @@ def once_per_step(card: Callable[..., solara.Element]) -> Callable[[Draw], Calla
 @once_per_step(ChartCard)
 def PriceView(model: VisualMarket) -> tuple[str, ...]:
     """Index and mark over the last hours; liquidations as circles sized by notional, coloured by side."""
-    step = model.steps
+    step = model.measures["step"]
     caption = (f"step {step:,} ({clock(step, model.config.dt_minutes)}) · mark {model.exchange.mark:,.0f}"
                f" · index {model.exchange.index:,.0f} · last {WINDOW // 60} h · circle area: notional")
     return "Price and liquidations", to_json(price_chart()), to_json(price_data(model, model.watch)), caption

@@ -103,7 +103,7 @@ class CascadeLog:
         self._end_event = 0
         self._first_step = 0
         self._last_step = 0
-        self._open_row: tuple[int, dict[str, Any]] | None = None
+        self._open_row: dict[str, Any] | None = None
 
     def record(self, model: MarketModel) -> None:
         """Take in the step just run."""
@@ -113,6 +113,7 @@ class CascadeLog:
             if quiet > self.gap + 1 or (not model.step_events and quiet >= self.gap + 1):
                 self._close(model)
         if model.step_events:
+            self._open_row = None
             if self._first_event is None:
                 self._first_event = model.exchange.event_count - len(model.step_events)
                 self._first_step = step
@@ -139,9 +140,9 @@ class CascadeLog:
         """Every cascade so far, oldest first; the last may still be growing."""
         if self._first_event is None:
             return list(self.closed)
-        if self._open_row is None or self._open_row[0] != model.steps:
-            self._open_row = (model.steps, self._measure(model))
-        return [*self.closed, self._open_row[1]]
+        if self._open_row is None:
+            self._open_row = self._measure(model)
+        return [*self.closed, self._open_row]
 
 
 class RunWatch:
@@ -547,7 +548,7 @@ def network_data(model: MarketModel, watch: RunWatch, sample: NetworkSample) -> 
     price = _liquidation_prices(model, flat_accounts)
     with np.errstate(invalid="ignore"):
         near = (lots != 0) & (np.abs(price / ex.mark - 1.0) <= NEAR)
-    liquidated = watch.last_liquidated[flat_accounts] >= model.steps - RECENT
+    liquidated = watch.last_liquidated[flat_accounts] >= model.measures["step"] - RECENT
     code = np.where(liquidated, 3, np.where(near, 2, np.where(lots != 0, 1, 0)))
     state = np.zeros(len(sample.accounts), dtype=np.int64)
     np.maximum.at(state, owner, code)
@@ -620,7 +621,7 @@ def cascade_rows(model: MarketModel, watch: RunWatch) -> tuple[list[tuple[str, .
 def settings_rows(model: MarketModel) -> list[tuple[str, str]]:
     """What the running model was built with: the sliders show no numbers, so the views say them."""
     cfg = model.config
-    shocks = ", ".join(f"{100 * s.size:+g} % at step {s.step:,} over {s.duration} min" for s in cfg.oracle.shocks)
+    shocks = ", ".join(f"{100 * s.size:+g} % at step {s.step:,} over {s.duration} steps" for s in cfg.oracle.shocks)
     accounts = f", {cfg.whales.split_accounts} accounts each" if cfg.whales.split_accounts > 1 else ", one account each"
     return [
         ("schedule", model.exchange.schedule.name),

@@ -105,6 +105,7 @@ def test_seed_text_as_typed(text, seed):
 
 def test_seed_any_other_text_is_hashed_the_same_each_time():
     assert ui.parse_seed("crash day") == ui.parse_seed("crash day") != ui.parse_seed("calm day")
+    assert ui.parse_seed("²") == ui.parse_seed("²")             # a digit to str.isdigit, not to int()
 
 
 def test_controls_are_the_models_parameters_with_the_configs_values():
@@ -334,6 +335,19 @@ def test_chart_view_renders_its_spec_with_its_data(view, crashed):
     assert any(rows for rows in datasets.values())
     caption = rc.find(v.Html, class_="tierlab-caption").widget.children[0]
     assert caption
+
+
+def test_a_view_drawn_while_mesa_counts_the_next_step_names_the_last_measured_one(crashed):
+    """Mesa adds one to ``steps`` before it runs a step, outside the model's lock: a view drawn in
+    between shows, and is remembered for, the step its data come from."""
+    measured = crashed.measures["step"]
+    crashed.steps += 1
+    try:
+        _, rc = render(Show(ui.PriceView, crashed))
+        caption = rc.find(v.Html, class_="tierlab-caption").widget.children[0]
+    finally:
+        crashed.steps -= 1
+    assert caption.startswith(f"step {measured:,} ")
 
 
 def test_chart_specs_compile_in_altair():
