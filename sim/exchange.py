@@ -206,6 +206,13 @@ class Exchange:
         value = np.abs(self.lots[at]) * (self.rules.lot_size * self.mark)
         return float(value) if np.ndim(value) == 0 else value
 
+    def liquidation_price(self, account: int | np.ndarray | None = None) -> float | np.ndarray:
+        """The mark at which equity meets maintenance margin, for one account, an array of accounts,
+        or (None) all; NaN where there is none."""
+        at = slice(0, self._n) if account is None else account
+        return self.schedule.liquidation_price(self.lots[at] * self.rules.lot_size, self.quote[at],
+                                               self.open_interest_notional())
+
     def open_interest(self) -> float:
         """Long open interest in units (equal to short open interest)."""
         return self._long_lots * self.rules.lot_size
@@ -675,7 +682,7 @@ class Exchange:
             "initial_margin": self.schedule.initial_margin(notional, oi),
             "maintenance_margin": self.schedule.maintenance_margin(notional, oi),
             "tier": self.schedule.tier(notional, oi),
-            "liquidation_price": self.schedule.liquidation_price(position, self.quote[:n], oi),
+            "liquidation_price": self.liquidation_price(),
         })
 
     def check_invariants(self, after_liquidation: bool = False) -> None:

@@ -128,7 +128,7 @@ class MarketModel(mesa.Model):
         ex = self.exchange
         accounts = self.retail.account
         position = ex.lots[accounts] * ex.rules.lot_size
-        price = ex.schedule.liquidation_price(position, ex.quote[accounts], ex.open_interest_notional())
+        price = ex.liquidation_price(accounts)
         notional = np.abs(position) * ex.mark
         mark = ex.mark
         below = (position > 0) & (price >= mark * (1 - within)) & (price <= mark)

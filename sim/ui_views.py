@@ -77,13 +77,6 @@ def _open_accounts(model: MarketModel) -> np.ndarray:
     return np.flatnonzero((ex.lots[:n] != 0) & traded)
 
 
-def _liquidation_prices(model: MarketModel, accounts: np.ndarray) -> np.ndarray:
-    ex = model.exchange
-    position = ex.lots[accounts] * ex.rules.lot_size
-    return np.asarray(ex.schedule.liquidation_price(position, ex.quote[accounts], ex.open_interest_notional()),
-                      dtype=float)
-
-
 # --------------------------------------------------------------------------------------------
 # What the views remember between steps
 # --------------------------------------------------------------------------------------------
@@ -304,9 +297,9 @@ def liquidation_map_data(model: MarketModel) -> tuple[dict[str, list], dict[str,
     ex = model.exchange
     mark = ex.mark
     accounts = _open_accounts(model)
-    price = _liquidation_prices(model, accounts)
+    price = ex.liquidation_price(accounts)
     position = ex.lots[accounts]
-    notional = np.abs(position) * (ex.rules.lot_size * mark)
+    notional = ex.notional(accounts)
     edges = mark * (1.0 + np.linspace(-MAP_SPAN, MAP_SPAN, MAP_BINS + 1))
     rows: list[dict] = []
     fuel = {}
@@ -349,7 +342,7 @@ def concentration_data(model: MarketModel) -> dict[str, list]:
         "top-10 share": _column(model, "top10_share")[keep]})
     accounts = _open_accounts(model)
     ex = model.exchange
-    population, share = metrics.lorenz_curve(np.abs(ex.lots[accounts]) * (ex.rules.lot_size * ex.mark))
+    population, share = metrics.lorenz_curve(ex.notional(accounts))
     keep = thin(len(population), LORENZ_POINTS)
     return {"series": series, "lorenz": records(accounts=population[keep], open_interest=share[keep])}
 
@@ -545,7 +538,7 @@ def network_data(model: MarketModel, watch: RunWatch, sample: NetworkSample) -> 
     flat_accounts = np.concatenate(sample.accounts)
     owner = np.repeat(np.arange(len(sample.accounts)), [len(a) for a in sample.accounts])
     lots = ex.lots[flat_accounts]
-    price = _liquidation_prices(model, flat_accounts)
+    price = ex.liquidation_price(flat_accounts)
     with np.errstate(invalid="ignore"):
         near = (lots != 0) & (np.abs(price / ex.mark - 1.0) <= NEAR)
     liquidated = watch.last_liquidated[flat_accounts] >= model.measures["step"] - RECENT
