@@ -211,7 +211,7 @@ class Exchange:
         or (None) all; NaN where there is none."""
         at = slice(0, self._n) if account is None else account
         return self.schedule.liquidation_price(self.lots[at] * self.rules.lot_size, self.quote[at],
-                                               self.open_interest_notional())
+                                               self.open_interest_notional(), self.mark)
 
     def open_interest(self) -> float:
         """Long open interest in units (equal to short open interest)."""

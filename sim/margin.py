@@ -333,19 +333,44 @@ class Schedule(ABC):
             hi = np.where(ok, hi, mid)
         return _like(lo, equity)
 
-    def liquidation_price(self, position: ArrayLike, quote: ArrayLike, open_interest: float = 0.0) -> ArrayLike:
+    def liquidation_price(self, position: ArrayLike, quote: ArrayLike, open_interest: float = 0.0,
+                          mark: float | None = None) -> ArrayLike:
         """Mark at which quote + position x mark equals the maintenance margin of |position| x mark.
 
         NaN where there is none: a flat position, or a long whose quote already covers it.
         For a long this is the first such mark met as the price falls, for a short as it rises.
+        Given the current ``mark`` (at which ``open_interest`` is measured), open interest moves with
+        the price, and where maintenance is not monotone in the price (``whole`` tiers, open-interest
+        scaling) the first threshold met from that mark is chosen; for a position already below
+        maintenance, the price it must recover to.
         """
         q = _as_array(position)
         c = _as_array(quote)
         q, c = np.broadcast_arrays(q, c)
-        result = self._liquidation_price(q.astype(float), c.astype(float), open_interest)
+        result = self._liquidation_price(q.astype(float), c.astype(float), open_interest, mark)
         return _like(result, position if np.ndim(position) else quote)
 
-    def _liquidation_price(self, q: np.ndarray, c: np.ndarray, open_interest: float) -> np.ndarray:
+    def _first_threshold(self, candidates: np.ndarray, q: np.ndarray, c: np.ndarray, open_interest: float,
+                         mark: float | None) -> np.ndarray:
+        """Of each position's prices where equity meets maintenance (a row, NaN-padded), the one that
+        counts: without a mark a long's highest and a short's lowest; with one, the nearest on the
+        side the position is liquidated from (the side it recovers to, if already below maintenance)."""
+        with np.errstate(invalid="ignore"):
+            if mark is None:
+                below = np.max(np.where(np.isnan(candidates), -np.inf, candidates), axis=-1)
+                above = np.min(np.where(np.isnan(candidates), np.inf, candidates), axis=-1)
+                falling = q > 0
+            else:
+                slack = 1e-12 * mark
+                below = np.max(np.where(candidates <= mark + slack, candidates, -np.inf), axis=-1)
+                above = np.min(np.where(candidates >= mark - slack, candidates, np.inf), axis=-1)
+                healthy = c + q * mark >= _as_array(self.maintenance_margin(np.abs(q) * mark, open_interest))
+                falling = (q > 0) == healthy
+        chosen = np.where(falling, below, above)
+        return np.where(np.isfinite(chosen) & (q != 0), chosen, np.nan)
+
+    def _liquidation_price(self, q: np.ndarray, c: np.ndarray, open_interest: float,
+                           mark: float | None) -> np.ndarray:
         """Root of f(p) = c + q p - MM(|q| p) by bracketing and bisection (for non-linear kinds)."""
         long = q > 0
         short = q < 0
@@ -427,7 +452,8 @@ class Tiered(Schedule):
     def _tier(self, n: np.ndarray, open_interest: float) -> np.ndarray:
         return self._bracket(n) + 1
 
-    def _liquidation_price(self, q: np.ndarray, c: np.ndarray, open_interest: float) -> np.ndarray:
+    def _liquidation_price(self, q: np.ndarray, c: np.ndarray, open_interest: float,
+                           mark: float | None) -> np.ndarray:
         """Solve c + q p = |q| p rate_k - amount_k in each bracket; keep the one inside its bracket.
 
         The last bracket extends past its cap (a short's notional grows as the price rises), and in
@@ -447,13 +473,7 @@ class Tiered(Schedule):
         jump = (q < 0)[..., None] & (equity_at_cap >= below) & (equity_at_cap < above)
         price = np.concatenate([price, at_cap], axis=-1)
         inside = np.concatenate([inside, jump], axis=-1)
-        long = (q > 0)[..., None]
-        candidates = np.where(inside, price, np.nan)
-        with np.errstate(all="ignore"):
-            highest = np.nanmax(np.where(inside, candidates, -np.inf), axis=-1)
-            lowest = np.nanmin(np.where(inside, candidates, np.inf), axis=-1)
-        chosen = np.where(long[..., 0], highest, lowest)
-        return np.where(np.isfinite(chosen) & (q != 0), chosen, np.nan)
+        return self._first_threshold(np.where(inside, price, np.nan), q, c, open_interest, mark)
 
     def _table(self, open_interest: float) -> pd.DataFrame:
         return pd.DataFrame(
@@ -505,7 +525,8 @@ class Incremental(Schedule):
     def _tier(self, n: np.ndarray, open_interest: float) -> np.ndarray:
         return np.minimum(self._steps(n), self.n_tiers - 1) + 1
 
-    def _liquidation_price(self, q: np.ndarray, c: np.ndarray, open_interest: float) -> np.ndarray:
+    def _liquidation_price(self, q: np.ndarray, c: np.ndarray, open_interest: float,
+                           mark: float | None) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
             price = c / (np.abs(q) * self.spec.maintenance_rate - q)
         return np.where((q != 0) & (price > 0), price, np.nan)
@@ -618,11 +639,37 @@ class OpenInterestScaled(Schedule):
     def _tier(self, n: np.ndarray, open_interest: float) -> np.ndarray:
         return np.ones_like(n)
 
-    def _liquidation_price(self, q: np.ndarray, c: np.ndarray, open_interest: float) -> np.ndarray:
-        rate = self.rate_at(open_interest) * self.spec.maintenance_fraction
+    def _liquidation_price(self, q: np.ndarray, c: np.ndarray, open_interest: float,
+                           mark: float | None) -> np.ndarray:
+        """Without a mark, the rate at today's open interest. With one, open interest in units is
+        held and its notional moves with the price p: the rate is base below p1 = lower cap / units,
+        1 above p2 = upper cap / units and a + b p between, so c + q p = |q| p rate mf is linear on
+        the outer pieces and quadratic on the middle one, solved on each."""
+        s = self.spec
+        mf = s.maintenance_fraction
+        qa = np.abs(q)
+        if mark is None or open_interest <= 0:
+            rate = self.rate_at(open_interest) * mf
+            with np.errstate(divide="ignore", invalid="ignore"):
+                price = c / (qa * rate - q)
+            return np.where((q != 0) & (price > 0), price, np.nan)
+        units = open_interest / mark
+        p1, p2 = s.open_interest_lower_cap / units, s.open_interest_upper_cap / units
+        b = units * (1.0 - s.base_initial_rate) / (s.open_interest_upper_cap - s.open_interest_lower_cap)
+        a = s.base_initial_rate - b * p1
         with np.errstate(divide="ignore", invalid="ignore"):
-            price = c / (np.abs(q) * rate - q)
-        return np.where((q != 0) & (price > 0), price, np.nan)
+            low = c / (qa * s.base_initial_rate * mf - q)
+            high = c / (qa * mf - q)
+            # -qa mf b p^2 + (q - qa mf a) p + c = 0
+            quad_a, quad_b = -qa * mf * b, q - qa * mf * a
+            root = np.sqrt(quad_b**2 - 4.0 * quad_a * c)
+            middle = [(-quad_b + sign * root) / (2.0 * quad_a) for sign in (-1.0, 1.0)]
+        candidates = np.stack([
+            np.where((low > 0) & (low <= p1), low, np.nan),
+            *(np.where((m > p1) & (m <= p2), m, np.nan) for m in middle),
+            np.where((high > p2), high, np.nan),
+        ], axis=-1)
+        return self._first_threshold(candidates, q, c, open_interest, mark)
 
     def _table(self, open_interest: float) -> pd.DataFrame:
         rate = self.rate_at(open_interest)

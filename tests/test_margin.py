@@ -309,6 +309,36 @@ def test_incremental_and_open_interest_liquidation_prices() -> None:
     )
 
 
+def test_whole_tiers_long_liquidation_price_is_the_first_threshold_below_the_mark() -> None:
+    """Long 1 unit with quote -80 under whole tiers (MM 5 % to 100 notional, then 40 % of all of it).
+
+    Equity p - 80 meets 0.05 p at p = 80 / 0.95 = 84.21 and 0.4 p at 80 / 0.6 = 133.33; between 100
+    and 133.33 the whole position is at 40 % and below maintenance. From a mark of 95 the price
+    falls to 84.21 first; at 110 the account is already below and must recover to 133.33.
+    """
+    whole = load_schedule({"kind": "tiered", "mode": "whole", "brackets": [
+        {"cap": 100, "max_leverage": 10, "maintenance_rate": 0.05},
+        {"cap": 1e12, "max_leverage": 2, "maintenance_rate": 0.4}]})
+    assert whole.liquidation_price(1.0, -80.0, mark=95.0) == pytest.approx(80 / 0.95, rel=1e-12)
+    assert whole.liquidation_price(1.0, -80.0, mark=110.0) == pytest.approx(80 / 0.6, rel=1e-12)
+    assert whole.liquidation_price(1.0, -80.0) == pytest.approx(80 / 0.6, rel=1e-12)
+    assert -80 + 95.0 >= whole.maintenance_margin(95.0) and -80 + 110.0 < whole.maintenance_margin(110.0)
+
+
+def test_open_interest_liquidation_price_moves_open_interest_with_the_price() -> None:
+    """IMF 2 % rising over 0-100 open notional, MM half of it; the long's 1 unit is all the open
+    interest, so at price p the rate is 0.02 + 0.0098 p and c + p = 0.5 p (0.02 + 0.0098 p):
+    -0.0049 p^2 + 0.99 p - 40 = 0 for quote -40, root 55.83 (the other, 146.2, is past the cap, where
+    the rate is 1 and -40 + 0.5 p has its root at 80, below the cap: none there). Holding today's
+    rate (at 60 open notional, MM 0.304 p) would say 40 / 0.696 = 57.47."""
+    oi = load_schedule({"kind": "open_interest", "base_initial_rate": 0.02, "maintenance_fraction": 0.5,
+                        "open_interest_lower_cap": 0, "open_interest_upper_cap": 100})
+    root = (0.99 - math.sqrt(0.99**2 - 4 * 0.0049 * 40)) / (2 * 0.0049)
+    assert oi.liquidation_price(1.0, -40.0, 60.0, mark=60.0) == pytest.approx(root, rel=1e-12)
+    assert oi.liquidation_price(1.0, -40.0, 60.0) == pytest.approx(40 / 0.696, rel=1e-12)
+    assert -40 + root == pytest.approx(oi.maintenance_margin(root, root), rel=1e-12)
+
+
 def test_size_premium_liquidation_price_meets_maintenance() -> None:
     schedule = shipped("size_premium")
     quote = 2_000_000 - 40 * 100_000
@@ -553,6 +583,35 @@ def test_property_equity_equals_maintenance_at_liquidation_price(
     assert quote + position * safer > schedule.maintenance_margin(units * safer)
     assert quote + position * worse < schedule.maintenance_margin(units * worse)
     assert (price < entry) if side > 0 else (price > entry)
+
+
+@settings(deadline=None)
+@given(
+    tiered_specs(mode="whole"),
+    st.floats(0.001, 1.0),
+    st.floats(0.01, 1_000),
+    st.floats(1e3, 2e5),
+    st.floats(0.0, 1.0),
+    st.sampled_from([1, -1]),
+)
+def test_property_whole_tiers_liquidation_price_is_the_first_threshold_from_the_mark(
+    spec: dict, size_share: float, units: float, entry: float, cushion: float, side: int
+) -> None:
+    """Maintenance jumps at each cap in whole mode, so equity can meet it more than once: the price
+    given the mark is the first met moving against the position, safe all the way there."""
+    schedule = load_schedule(spec)
+    notional = min(units * entry, schedule.notional_limit * size_share)
+    units = notional / entry
+    low, high = schedule.maintenance_margin(notional), schedule.initial_margin(notional)
+    position = side * units
+    quote = low + (0.001 + 0.998 * cushion) * (high - low) - position * entry
+    price = schedule.liquidation_price(position, quote, mark=entry)
+    assert np.isfinite(price) and ((price < entry) if side > 0 else (price > entry))
+    path = entry + (price - entry) * np.linspace(0.0, 1.0, 401)[:-1]
+    gap = quote + position * path - schedule.maintenance_margin(units * path)
+    assert np.all(gap >= -1e-9 * schedule.maintenance_margin(units * path))
+    worse = price * (1 - side * 1e-6)
+    assert quote + position * worse < schedule.maintenance_margin(units * worse)
 
 
 @settings(deadline=None)
