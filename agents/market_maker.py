@@ -79,5 +79,5 @@ def standings(exchange: Exchange, accounts: np.ndarray) -> tuple[list[float], li
     """Per maker account: equity, whether it is liquidatable, and the inventory (units) the maker
     lets itself carry, half what its margin allows. One vectorised pass for all makers."""
     equity = exchange.equity(accounts)
-    capacity = 0.5 * exchange.schedule.max_notional(np.maximum(equity, 0.0), exchange.open_interest_notional()) / exchange.mark
+    capacity = 0.5 * exchange.schedule.max_notional(equity, exchange.open_interest_notional()) / exchange.mark
     return equity.tolist(), exchange.below_maintenance(accounts).tolist(), capacity.tolist()

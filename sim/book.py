@@ -123,7 +123,7 @@ class OrderBook:
         ask = self.best_ask()
         bid = self.last_price if bid is None else bid
         ask = self.last_price if ask is None else ask
-        return 0.5 * (min(bid, ask) + max(bid, ask))
+        return 0.5 * (bid + ask)
 
     def take(self, lots: int, limit_price: float | None = None, taker: int | None = None) -> list[Fill]:
         """A market order for ``lots`` (> 0 buys from the asks, < 0 sells to the bids)."""

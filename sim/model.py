@@ -21,9 +21,8 @@ from sim.book import OrderBook
 from sim.config import RunConfig
 from sim.exchange import KIND_CODE, Bid, Exchange, LiquidationOffer, Rules
 from sim.network import SocialGraph
-from sim.oracle import index_path
+from sim.oracle import MINUTES_PER_YEAR, index_path
 
-MINUTES_PER_YEAR = 525_600.0
 VOLATILITY_WINDOW = 10
 
 
