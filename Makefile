@@ -20,7 +20,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(PY)
 	@touch $@ $(VENV)/.installed-run
 
 # The browser UI's JavaScript, put into solara's local cache so the page works offline (idempotent).
-$(VENV)/.installed-ui-assets: scripts/install_ui_assets.py sim/ui_assets.py $(VENV)/.installed-run
+$(VENV)/.installed-ui-assets: scripts/install_ui_assets.py sim/ui/assets.py $(VENV)/.installed-run
 	$(PY) scripts/install_ui_assets.py
 	@touch $@
 

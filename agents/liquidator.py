@@ -24,7 +24,7 @@ class Liquidator(mesa.Agent):
             price = offer.bankruptcy_price
         if side * (offer.mark - price) <= 0:
             return None
-        if not self.model.exchange.can_take_over(self.account, offer.position, price):
+        if not self.model.exchange.liquidation.can_take_over(self.account, offer.position, price):
             return None
         return Bid(self.account, price)
 

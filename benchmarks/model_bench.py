@@ -26,7 +26,7 @@ CHILD = r"""
 import json, resource, sys, time
 import mesa
 from sim.config import load_config
-from sim.model import MarketModel
+from sim.market import MarketModel
 
 retail, steps, mesa_loop = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
 config = load_config("configs/baseline.yaml", [f"retail.count={retail}", f"steps={steps}"])

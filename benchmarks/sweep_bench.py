@@ -22,7 +22,9 @@ import time
 from concurrent.futures import Executor
 from pathlib import Path
 
-from sim.sweep import SweepFolder, Tally, local_executor, run_pending, sweep_file
+from sim.study.sweep import SweepFolder, Tally, sweep_file
+from sim.study.sweep.executors import local_executor
+from sim.study.sweep.sweep import run_pending
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).with_name("results.md")

@@ -22,7 +22,8 @@ os.environ.setdefault("TIERLAB_UI_CONFIG", str(Path(__file__).resolve().parents[
 import ipyvuetify as v
 import solara
 
-from sim import ui
+from sim.ui import app as ui
+from sim.ui.controls import config_path
 
 
 def rates(action, count: int) -> tuple[float, float]:
@@ -48,7 +49,7 @@ def main() -> None:
         ui.model.step()
     later = rates(step, args.steps)
     alone = rates(ui.VisualMarket().step, args.steps)
-    print(f"config {ui.config_path()}: {ui.model.config.retail.count:,} retail traders, {len(ui.VIEWS)} views")
+    print(f"config {config_path()}: {ui.model.config.retail.count:,} retail traders, {len(ui.VIEWS)} views")
     print("steps/s (wall clock | per CPU second)")
     print(f"  UI, every view rendered each step, steps 1-{args.steps}: {start[0]:6.1f} | {start[1]:6.1f}")
     print(f"  UI, the same after {ui.model.steps - args.steps:,} steps of history:   {later[0]:6.1f} | {later[1]:6.1f}")

@@ -6,7 +6,7 @@ Run it with the project's Python: `.venv/bin/python scripts/install_ui_assets.py
 
 import sys
 
-from sim.ui_assets import main
+from sim.ui.assets import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -15,7 +15,7 @@ from agents.market_maker import standings
 from agents.retail import DERISK, NO_EXIT, STOP_LOSS, TAKE_PROFIT, signals
 from sim.config import load_config
 from sim.exchange import LiquidationOffer
-from sim.model import MarketModel
+from sim.market import MarketModel
 
 BASELINE = "configs/baseline.yaml"
 QUIET = [  # nobody acts unless the test makes them: no retail, whales, arrivals, shocks or jumps
@@ -140,7 +140,7 @@ def test_liquidator_does_not_bid_when_the_exchange_says_its_margin_cannot_carry(
         asked.append((account, position, price))
         return False
 
-    monkeypatch.setattr(model.exchange, "can_take_over", cannot)
+    monkeypatch.setattr(model.exchange.liquidation, "can_take_over", cannot)
     offer = offer_for(model, 0.5, bankruptcy=0.9 * model.exchange.mark)
     assert liquidator.bid(offer) is None
     assert asked == [(liquidator.account, 0.5, pytest.approx(0.99 * model.exchange.mark))]
@@ -149,7 +149,7 @@ def test_liquidator_does_not_bid_when_the_exchange_says_its_margin_cannot_carry(
 def test_small_liquidator_refuses_a_huge_position_that_a_large_one_takes():
     small = build("liquidators.count=1", "liquidators.capital=1000")
     huge = offer_for(small, 1_000.0, bankruptcy=0.9 * small.exchange.mark)   # 100 M notional
-    assert not small.exchange.can_take_over(small.liquidators[0].account, huge.position, 0.99 * huge.mark)
+    assert not small.exchange.liquidation.can_take_over(small.liquidators[0].account, huge.position, 0.99 * huge.mark)
     assert small.liquidators[0].bid(huge) is None
     assert small.liquidators[0].bid(offer_for(small, -1_000.0, bankruptcy=1.1 * small.exchange.mark)) is None
     # the same small liquidator can carry a small position ...
@@ -174,8 +174,8 @@ def test_liquidator_takes_over_a_real_liquidation_within_its_margin():
         ex.set_index(price)
     assert ex.bankruptcy_price(account) < 0.998 * ex.mark
     mark = ex.mark
-    ex.run_liquidations(lambda offer: [b for b in (liq.bid(offer) for liq in model.liquidators) if b])
-    log = ex.liquidations()
+    ex.liquidation.run(lambda offer: [b for b in (liq.bid(offer) for liq in model.liquidators) if b])
+    log = ex.events.frame()
     assert list(log["taker"]) == ["liquidator"]
     assert log["price"].iloc[0] == pytest.approx(0.998 * mark)
     assert ex.position(account) == 0
@@ -235,7 +235,7 @@ def test_retail_exit_fires_and_the_trader_closes(side, move, flag):
     model.step()
     assert ex.position(account) == 0
     assert pop.exit_flag[0] == NO_EXIT
-    assert len(ex.liquidations()) == 0                  # closed by its own order, not liquidated
+    assert len(ex.events.frame()) == 0                  # closed by its own order, not liquidated
 
 
 def test_retail_exit_does_not_fire_inside_the_thresholds_or_without_stops():
@@ -294,7 +294,7 @@ def test_neighbour_liquidation_makes_friends_derisk():
         open_by_hand(model, slot, 1)
     hold_index(model, ex.mark * 0.985)
     model.step()
-    log = ex.liquidations()
+    log = ex.events.frame()
     assert set(log["account"]) == {int(pop.account[0])}
     for friend in friends:
         assert pop.exit_flag[friend] == DERISK

@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.book import OrderBook
-from sim.exchange import Fill
+from sim.exchange import Fill, OrderBook
 
 A, B, C = 11, 22, 33  # maker ids (the exchange uses account numbers)
 

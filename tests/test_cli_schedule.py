@@ -11,7 +11,7 @@ import pytest
 
 from sim import cli
 from sim.config import ConfigError
-from sim.margin import load_schedule
+from sim.schedules import load_schedule
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEDULES = ROOT / "configs" / "schedules"

@@ -24,7 +24,7 @@ from sim.exchange import (
     LiquidationOffer,
     Rules,
 )
-from sim.margin import load_schedule
+from sim.schedules import load_schedule
 
 LOT = 0.001
 FLAT = {"kind": "flat", "max_leverage": 100, "maintenance_rate": 0.005}
@@ -60,7 +60,7 @@ def move_mark(ex: Exchange, price: float) -> None:
 def state(ex: Exchange) -> tuple:
     """Everything an operation could change: the book, counters, log, prices."""
     liquidity = None if ex.liquidity is None else (ex.liquidity.price, len(ex.liquidity.fills))
-    return (ex.snapshot(), asdict(ex.counters), ex.event_count, ex.mark, ex.index,
+    return (ex.snapshot(), asdict(ex.counters), len(ex.events), ex.mark, ex.index,
             ex.open_interest(), liquidity)
 
 
@@ -367,14 +367,14 @@ def test_liquidator_takeover_at_a_discount_penalty_capped_by_equity():
     ex, _maker, a = _long_at_99_4()
     liq = ex.open_account(owner=5, kind="liquidator", deposit=1_000.0)
     fund_before = ex.quote[ex.insurance]
-    assert ex.take_over(a, liq, 99.2) is None
+    assert ex.liquidation.take_over(a, liq, 99.2) is None
     # a sells 10 at 99.2: quote -990 + 992 = 2; penalty min(0.005 x 994, 2) = 2.
     assert ex.position(a) == 0.0 and ex.quote[a] == approx(0.0)
     assert ex.position(liq) == approx(10.0)
     assert ex.quote[liq] == approx(1_000.0 - 992.0)
     assert ex.quote[ex.insurance] - fund_before == approx(2.0)
     assert ex.counters.penalties == approx(2.0)
-    log = ex.liquidations()
+    log = ex.events.frame()
     assert list(log.columns) == LIQUIDATION_COLUMNS
     assert len(log) == 1
     row = log.iloc[0]
@@ -389,11 +389,11 @@ def test_liquidator_takeover_at_a_discount_penalty_capped_by_equity():
 def test_liquidator_takeover_penalty_at_the_rate():
     ex, _maker, a = _long_at_99_4(Rules(taker_fee=0.0, maker_fee=0.0, penalty_rate=0.002))
     liq = ex.open_account(owner=5, kind="liquidator", deposit=1_000.0)
-    assert ex.take_over(a, liq, 99.35) is None
+    assert ex.liquidation.take_over(a, liq, 99.35) is None
     # quote -990 + 993.5 = 3.5; penalty min(0.002 x 994 = 1.988, 3.5) = 1.988.
     assert ex.quote[a] == approx(3.5 - 1.988)
     assert ex.quote[ex.insurance] == approx(1.988)
-    assert ex.liquidations().iloc[0]["penalty"] == approx(1.988)
+    assert ex.events.frame().iloc[0]["penalty"] == approx(1.988)
     check_books(ex)
 
 
@@ -404,15 +404,15 @@ def test_liquidator_takeover_of_a_short():
     move_mark(ex, 100.6)                                             # equity 4 < MM 5.03
     liq = ex.open_account(owner=5, kind="liquidator", deposit=1_000.0)
     before = state(ex)
-    assert ex.take_over(s, liq, 100.5) == "price is not a discount to the mark"
-    assert ex.take_over(s, liq, 101.01) == "price is beyond the bankruptcy price"
+    assert ex.liquidation.take_over(s, liq, 100.5) == "price is not a discount to the mark"
+    assert ex.liquidation.take_over(s, liq, 101.01) == "price is beyond the bankruptcy price"
     assert_unchanged(before, state(ex))
-    assert ex.take_over(s, liq, 100.8) is None
+    assert ex.liquidation.take_over(s, liq, 100.8) is None
     assert ex.position(liq) == approx(-10.0) and ex.position(s) == 0.0
     assert ex.quote[liq] == approx(1_000.0 + 1_008.0)
     assert ex.quote[s] == approx(0.0)                                 # 2 left, all penalty
     assert ex.quote[ex.insurance] == approx(2.0)
-    assert ex.liquidations().iloc[0]["side"] == "short"
+    assert ex.events.frame().iloc[0]["side"] == "short"
     check_books(ex)
 
 
@@ -432,15 +432,15 @@ def test_takeover_refusals_change_nothing():
     ]
     for account, liquidator, price, reason in cases:
         before = state(ex)
-        assert ex.take_over(account, liquidator, price) == reason
+        assert ex.liquidation.take_over(account, liquidator, price) == reason
         assert_unchanged(before, state(ex))
-    assert not ex.can_take_over(poor, 10.0, 99.2)
+    assert not ex.liquidation.can_take_over(poor, 10.0, 99.2)
     # Margin check at the edge: 8 - 992 + 994 = 10 >= IM 9.94, but 8 - 993 + 994 = 9 < 9.94.
     modest = ex.open_account(owner=8, kind="liquidator", deposit=8.0)
-    assert ex.can_take_over(modest, 10.0, 99.2)
-    assert not ex.can_take_over(modest, 10.0, 99.3)
-    assert ex.take_over(a, modest, 99.3) == "liquidator's margin cannot carry the position"
-    assert ex.take_over(a, modest, 99.2) is None
+    assert ex.liquidation.can_take_over(modest, 10.0, 99.2)
+    assert not ex.liquidation.can_take_over(modest, 10.0, 99.3)
+    assert ex.liquidation.take_over(a, modest, 99.3) == "liquidator's margin cannot carry the position"
+    assert ex.liquidation.take_over(a, modest, 99.2) is None
     assert ex.position(modest) == approx(10.0)
 
 
@@ -456,7 +456,7 @@ def test_engine_whole_close_into_the_market_no_taker_fee():
     move_mark(ex, 99.4)                                            # equity 4 < MM 4.97
     maker_quote, treasury = ex.quote[maker], ex.quote[ex.treasury]
     ex.step = 7
-    assert ex.run_liquidations() == 1
+    assert ex.liquidation.run() == 1
     # Flat schedule: no lower tier, so a whole close, limited at the bankruptcy price 99 (not
     # binding: the 10 units move the price only 0.1 %).
     average = 99.4 * (1 - 1e-4 * 10 / 2)                          # 99.35030
@@ -470,7 +470,7 @@ def test_engine_whole_close_into_the_market_no_taker_fee():
     assert ex.quote[maker] - maker_quote == approx(-10 * average - maker_fee)
     assert ex.quote[ex.treasury] - treasury == approx(maker_fee)       # the engine pays no taker fee
     assert ex.mark == approx(99.4 * (1 - 1e-4 * 10))
-    log = ex.liquidations()
+    log = ex.events.frame()
     assert log["taker"].tolist() == ["engine"]
     row = log.iloc[0]
     assert (row["step"], row["round"], row["account"], row["owner"], row["entity"]) == (7, 1, a, 1, 1)
@@ -490,7 +490,7 @@ def test_engine_close_limited_at_the_bankruptcy_price_rest_to_the_fund():
     assert ex.submit_market_order(a, 10.0).accepted               # quote -990, bankrupt at 99
     ex.liquidity.impact = 1e-3
     move_mark(ex, 99.4)
-    assert ex.run_liquidations() == 1
+    assert ex.liquidation.run() == 1
     # The engine sells until the price reaches 99: (1 - 99 / 99.4) / 0.001 = 4.0241 units, so
     # 4,024 whole lots, at the average of the start and end price.
     filled = 4.024
@@ -501,7 +501,7 @@ def test_engine_close_limited_at_the_bankruptcy_price_rest_to_the_fund():
     equity = quote + (10 - filled) * mark_after                     # 0.80
     penalty = min(0.005 * filled * 99.4, equity)                   # capped: the 0.80 left
     bankrupt = -(quote - penalty) / (10 - filled)                   # = mark_after
-    log = ex.liquidations()
+    log = ex.events.frame()
     assert log["taker"].tolist() == ["engine", "insurance"]
     engine, fund = log.iloc[0], log.iloc[1]
     assert engine["size"] == approx(filled) and engine["price"] == approx(average)
@@ -547,7 +547,7 @@ def test_partial_liquidation_leaves_a_lower_tier_above_maintenance():
     keep = int(target / (LOT * 96.0))
     assert keep == 779_583
     sold = 1_300.0 - keep * LOT                                      # 520.417 units
-    assert ex.run_liquidations() == 1
+    assert ex.liquidation.run() == 1
     assert int(ex.lots[a]) == keep
     average = 96.0 * (1 - 1e-6 * sold / 2)
     mark_after = 96.0 * (1 - 1e-6 * sold)
@@ -560,7 +560,7 @@ def test_partial_liquidation_leaves_a_lower_tier_above_maintenance():
     assert ex.notional(a) == approx(new_notional)
     assert ex.equity(a) == approx(quote + new_notional)             # 1,098
     assert ex.equity(a) > ex.maintenance_margin(a) == approx(0.01 * new_notional - 50)
-    log = ex.liquidations()
+    log = ex.events.frame()
     assert log["taker"].tolist() == ["engine"]
     row = log.iloc[0]
     assert row["size"] == approx(sold) and row["price"] == approx(average)
@@ -577,9 +577,9 @@ def test_partial_liquidation_off_closes_whole():
     assert ex.submit_market_order(a, 1_300.0).accepted
     ex.liquidity.impact = 1e-6
     move_mark(ex, 96.0)
-    ex.run_liquidations()
+    ex.liquidation.run()
     assert ex.position(a) == 0.0
-    assert ex.liquidations()["size"].sum() == approx(1_300.0)
+    assert ex.events.frame()["size"].sum() == approx(1_300.0)
 
 
 # ------------------------------------------------------------------------------ bad debt and ADL
@@ -592,7 +592,7 @@ def test_bad_debt_covered_by_the_insurance_fund():
     ex.liquidity.impact = 1e-3
     move_mark(ex, 95.0)                                             # equity -40
     assert ex.equity(a) == approx(-40.0)
-    assert ex.run_liquidations() == 1
+    assert ex.liquidation.run() == 1
     # The book cannot fill above 99, so the fund takes the 10 units at 99: it loses 10 x (99 - 95).
     assert ex.position(a) == 0.0 and ex.quote[a] == approx(0.0) and ex.equity(a) == approx(0.0)
     assert ex.position(ex.insurance) == approx(10.0)
@@ -602,7 +602,7 @@ def test_bad_debt_covered_by_the_insurance_fund():
     assert ex.counters.bad_debt == approx(40.0)
     assert ex.counters.bad_debt_insurance == approx(40.0)
     assert ex.counters.adl_count == 0
-    log = ex.liquidations()
+    log = ex.events.frame()
     assert log["taker"].tolist() == ["insurance"]
     assert log.iloc[0]["price"] == approx(99.0) and log.iloc[0]["bad_debt"] == approx(40.0)
     assert log.iloc[0]["penalty"] == 0.0
@@ -633,9 +633,9 @@ def test_adl_when_the_fund_is_empty_ranks_by_profit_times_leverage():
     }
     expected = sorted(score, key=lambda k: -score[k])
     assert expected == [s2, s1, s3]
-    assert ex.adl_ranking(-1, exclude=a).tolist() == expected
+    assert ex.adl.ranking(-1, exclude=a).tolist() == expected
     assert ex.equity(a) == approx(-19.0)
-    assert ex.run_liquidations() == 1
+    assert ex.liquidation.run() == 1
     # 5 units at 98.8: all 3 of s2 (the top score), then 2 of s1's 3; s3 is untouched.
     assert ex.position(s2) == 0.0 and ex.quote[s2] == approx(350.0 - 3 * 98.8)
     assert ex.position(s1) == approx(-1.0) and ex.quote[s1] == approx(400.0 - 2 * 98.8)
@@ -647,7 +647,7 @@ def test_adl_when_the_fund_is_empty_ranks_by_profit_times_leverage():
     assert ex.counters.bad_debt_insurance == approx(0.0)
     assert ex.counters.adl_count == 2
     assert ex.counters.adl_notional == approx(5 * 95.0)
-    log = ex.liquidations()
+    log = ex.events.frame()
     assert log["taker"].tolist() == ["adl"]
     assert log.iloc[0]["price"] == approx(98.8) and log.iloc[0]["bad_debt"] == approx(19.0)
     assert log.iloc[0]["account"] == a and log.iloc[0]["size"] == approx(5.0)
@@ -668,8 +668,8 @@ def test_adl_of_a_short_closes_the_most_profitable_longs():
     # s: quote 20 + 1,000 = 1,020, bankrupt at 102; equity -20.
     # l1: equity 20 - 100 + 104 = 24, profit 0.2, leverage 104 / 24 -> 0.867
     # l2: equity 500 - 900 + 936 = 536, profit 0.072, leverage 936 / 536 -> 0.126
-    assert ex.adl_ranking(1, exclude=s).tolist() == [l1, l2]
-    ex.run_liquidations()
+    assert ex.adl.ranking(1, exclude=s).tolist() == [l1, l2]
+    ex.liquidation.run()
     assert ex.position(l1) == 0.0 and ex.quote[l1] == approx(-80.0 + 102.0)
     assert ex.position(l2) == 0.0 and ex.quote[l2] == approx(-400.0 + 9 * 102.0)
     assert ex.quote[s] == approx(0.0)
@@ -689,7 +689,7 @@ def test_adl_counterparty_closed_beyond_its_own_bankruptcy_is_covered_by_the_fun
     assert ex.submit_market_order(b, -10.0).accepted              # IM 8.9; quote 898.95
     assert ex.position(maker) == 0.0
     assert ex.bankruptcy_price(b) == approx(89.895)
-    ex.run_liquidations()
+    ex.liquidation.run()
     # The fund is empty and the book (at 89) cannot fill at 90: ADL closes b at 90.
     # b: 898.95 - 900 = -1.05, flat; that shortfall is bad debt the fund takes on.
     assert ex.position(a) == 0.0 and ex.quote[a] == approx(0.0)
@@ -698,7 +698,7 @@ def test_adl_counterparty_closed_beyond_its_own_bankruptcy_is_covered_by_the_fun
     assert ex.quote[ex.insurance] == approx(-1.05)
     assert ex.counters.bad_debt == approx(10.0 + 1.05)
     assert ex.counters.bad_debt_insurance == approx(1.05)
-    log = ex.liquidations()
+    log = ex.events.frame()
     assert log["taker"].tolist() == ["adl"]
     assert log.iloc[0]["price"] == approx(90.0) and log.iloc[0]["bad_debt"] == approx(10.0)
     check_books(ex)
@@ -710,8 +710,8 @@ def test_adl_counterparty_closed_beyond_its_own_bankruptcy_is_covered_by_the_fun
 
 def test_liquidation_log_columns_and_one_row_per_action():
     ex = Exchange(load_schedule(FLAT), NO_FEES, index_price=100.0, insurance_fund=0.0)
-    assert ex.liquidations().empty
-    assert list(ex.liquidations().columns) == LIQUIDATION_COLUMNS
+    assert ex.events.frame().empty
+    assert list(ex.events.frame().columns) == LIQUIDATION_COLUMNS
     assert LIQUIDATION_COLUMNS == [
         "step", "round", "account", "owner", "entity", "kind", "side", "size", "notional", "tier",
         "mark_before", "mark_after", "price", "taker", "penalty", "bad_debt",
@@ -736,8 +736,8 @@ def test_liquidation_log_columns_and_one_row_per_action():
         return [Bid(liq, 99.1)]
 
     ex.step = 3
-    ex.run_liquidations(bids)
-    log = ex.liquidations()
+    ex.liquidation.run(bids)
+    log = ex.events.frame()
     assert list(log.columns) == LIQUIDATION_COLUMNS
     # x is the worst (lowest equity / MM) and goes first, to the liquidator; y and z to the engine.
     assert log["account"].tolist() == [x, y, z]
@@ -747,10 +747,10 @@ def test_liquidation_log_columns_and_one_row_per_action():
     assert (log["step"] == 3).all() and (log["round"] == 1).all()
     assert (log["side"] == "long").all()
     assert ex.counters.liquidation_count == 3
-    assert len(log) == ex.event_count
-    assert ex.events_since(1) == [tuple(r) for r in log.iloc[1:].itertuples(index=False)]
+    assert len(log) == len(ex.events)
+    assert ex.events.since(1) == [tuple(r) for r in log.iloc[1:].itertuples(index=False)]
     # A crash: the rest go to the fund (empty, so ADL against the maker and the liquidator).
-    n = ex.event_count
+    n = len(ex.events)
     for account in (x, y):
         ex.deposit(account, 10.0)
         ex.liquidity.impact = 0.0
@@ -758,8 +758,8 @@ def test_liquidation_log_columns_and_one_row_per_action():
         assert ex.submit_market_order(account, 10.0).accepted
     ex.liquidity.impact = 1e-3
     move_mark(ex, 90.0)
-    ex.run_liquidations()
-    new = ex.liquidations().iloc[n:]
+    ex.liquidation.run()
+    new = ex.events.frame().iloc[n:]
     assert set(new["taker"]) == {"adl"}
     assert sorted(new["account"]) == sorted([x, y])
     assert (new["bad_debt"] > 0).all()
@@ -932,7 +932,7 @@ def _check_after_liquidation(ex: Exchange, scale: float) -> None:
             assert equity[i] >= -1e-9 * scale, f"account {i} left with equity {equity[i]!r}"
             if ex.lots[i] == 0:
                 assert ex.quote[i] >= -1e-9 * scale, f"flat account {i} left with cash {ex.quote[i]!r}"
-    log = ex.liquidations()
+    log = ex.events.frame()
     assert set(log["taker"]) <= {"liquidator", "engine", "insurance", "adl"}
     assert (log["bad_debt"] >= 0).all() and (log["penalty"] >= 0).all()
     assert (log.loc[log["taker"].isin(["liquidator", "engine"]), "bad_debt"] == 0).all()
@@ -996,7 +996,7 @@ def _run_scenario(scn: dict) -> dict:
             price = ex.index * (1 + op[1])
             move_mark(ex, price)
             check_books(ex)
-            ex.run_liquidations(bids)
+            ex.liquidation.run(bids)
             _check_after_liquidation(ex, scale)
         elif kind == "funding":
             quote = ex.quote[: ex.n_accounts].copy()
@@ -1007,11 +1007,11 @@ def _run_scenario(scn: dict) -> dict:
             assert paid == pytest.approx(float(due[due > 0].sum() if op[1] >= 0 else due[due < 0].sum()))
             check_books(ex)
         else:
-            ex.run_liquidations(bids)
+            ex.liquidation.run(bids)
             _check_after_liquidation(ex, scale)
-    ex.run_liquidations(bids)
+    ex.liquidation.run(bids)
     _check_after_liquidation(ex, scale)
-    seen["liquidations"] = ex.event_count
+    seen["liquidations"] = len(ex.events)
     return seen
 
 
@@ -1051,16 +1051,16 @@ def test_engine_liquidation_steps_down_tiers_on_a_slow_slide(spec, frac, side, i
         move_mark(ex, float(price))
         tier_before = ex.snapshot().loc[whale, "tier"]                # where the slide put it
         lots_before = int(ex.lots[whale])
-        events = ex.event_count
-        ex.run_liquidations()
+        events = len(ex.events)
+        ex.liquidation.run()
         check_books(ex)
         ex.check_invariants(after_liquidation=True)
         assert ex.quote[whale] >= -1e-9 * deposit or ex.lots[whale] != 0
-        if ex.event_count == events or ex.lots[whale] == 0:
+        if len(ex.events) == events or ex.lots[whale] == 0:
             continue
         assert abs(int(ex.lots[whale])) < abs(lots_before)
         assert np.sign(ex.lots[whale]) == side
-        new = ex.liquidations().iloc[events:]
+        new = ex.events.frame().iloc[events:]
         assert set(new["taker"]) == {"engine"}
         assert new["tier"].iloc[0] == tier_before
         # what is kept sits in a lower tier at the mark the engine decided on (the close's own
@@ -1070,7 +1070,7 @@ def test_engine_liquidation_steps_down_tiers_on_a_slow_slide(spec, frac, side, i
         assert ex.equity(whale) >= ex.maintenance_margin(whale)
         partials += 1
     # the slide ends 10 % past the position's liquidation price: it cannot have escaped
-    log = ex.liquidations()
+    log = ex.events.frame()
     assert (log["account"] == whale).any()
     assert log["account"].isin([whale, ex.insurance]).all()   # the fund may take it over, and lose
     assert ex.lots[whale] == 0 or partials > 0

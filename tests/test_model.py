@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import sim.model
+import sim.market.trading
 from agents import RetailTrader
 from sim.config import load_config
 from sim.exchange import KIND_CODE
-from sim.model import MarketModel
-from sim.runner import execute
+from sim.market import MarketModel
+from sim.study.run import run as run_config
 
 BASELINE = "configs/baseline.yaml"
 SHOCK_STEP, SHOCK_LENGTH = 200, 10
@@ -96,7 +96,7 @@ def test_same_config_and_seed_reproduce_the_run():
     assert_same_summary(a.summary(), b.summary())
     pd.testing.assert_frame_equal(a.timeseries(), b.timeseries())
     pd.testing.assert_frame_equal(a.liquidations(), b.liquidations())
-    pd.testing.assert_frame_equal(a.tier_timeseries(), b.tier_timeseries())
+    pd.testing.assert_frame_equal(a.tables().tiers, b.tables().tiers)
     assert len(a.liquidations()) > 0
     pd.testing.assert_frame_equal(a.exchange.snapshot(), b.exchange.snapshot())
 
@@ -112,9 +112,9 @@ def test_another_seed_gives_another_run():
 
 def test_execute_twice_writes_identical_parquet_files(tmp_path: Path):
     config = small()
-    first = execute(config, tmp_path / "a", seed=5, figure=False)
-    second = execute(config, tmp_path / "b", seed=5, figure=False)
-    other = execute(config, tmp_path / "c", seed=6, figure=False)
+    first = run_config(config, out=tmp_path / "a", seed=5, figure=False)
+    second = run_config(config, out=tmp_path / "b", seed=5, figure=False)
+    other = run_config(config, out=tmp_path / "c", seed=6, figure=False)
     for name in ("timeseries", "liquidations", "cascades", "tiers"):
         bytes_a = (tmp_path / "a" / f"{name}.parquet").read_bytes()
         assert bytes_a == (tmp_path / "b" / f"{name}.parquet").read_bytes(), name
@@ -304,7 +304,7 @@ def test_step_order(monkeypatch):
     spy(model.exchange, "apply_funding", "funding")
     for whale in model.whales:
         spy(whale, "step", "traders")
-    spy(model.exchange, "run_liquidations", "liquidation")
+    spy(model.exchange.liquidation, "run", "liquidation")
     for liquidator in model.liquidators:
         spy(liquidator, "unwind", "unwind")
     spy(model.datacollector, "collect", "collect")
@@ -319,14 +319,14 @@ def test_a_steps_cost_follows_the_active_traders(monkeypatch):
     """Structural: inactive retail traders are not visited, neither as agents nor as decisions."""
     stepped = []
     decided: list[int] = []
-    original_decide = sim.model.decide
+    original_decide = sim.market.trading.decide
 
     def count_decide(model, slots):
         decided.append(len(slots))
         return original_decide(model, slots)
 
     monkeypatch.setattr(RetailTrader, "step", lambda self: stepped.append(self.slot))
-    monkeypatch.setattr(sim.model, "decide", count_decide)
+    monkeypatch.setattr(sim.market.trading, "decide", count_decide)
 
     idle = run(small("steps=40", "retail.activity=0", "whales.count=0", "retail.arrival_per_day=0"))
     assert stepped == []

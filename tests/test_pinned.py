@@ -47,11 +47,11 @@ def table_digest(frame: pd.DataFrame) -> str:
 def run_pinned(name: str, out: Path) -> dict:
     """Run one pinned config into ``out``; its summary and the digests of its tables as written."""
     from sim.config import load_config
-    from sim.runner import execute
+    from sim.study.run import run
 
     path, overrides = PINNED_RUNS[name]
     config = load_config(ROOT / path, overrides)
-    execute(config, out=out, figure=False)
+    run(config, out=out, figure=False)
     tables = {table: table_digest(pd.read_parquet(out / f"{table}.parquet")) for table in TABLES}
     summary = json.loads((out / "summary.json").read_text())
     return {"config": path, "overrides": overrides, "seed": config.seed, "summary": summary, "tables": tables}

@@ -11,14 +11,10 @@ import pandas as pd
 import pytest
 
 from sim import cli
-from sim.report import (
-    SweepResults,
-    mean_interval,
-    paired_differences,
-    run_figure,
-    sensitivity_indices,
-)
-from sim.sweep import run_sweep, sweep_file
+from sim.study.figures import run_figure
+from sim.study.report import SweepResults
+from sim.study.report.statistics import mean_interval, paired_differences, sensitivity_indices
+from sim.study.sweep import run_sweep, sweep_file
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "configs" / "baseline.yaml"

@@ -18,7 +18,7 @@ import pytest
 
 from sim import cli
 from sim.config import ConfigError, load_sweep
-from sim.sweep import plan_sweep, run_sweep, sweep_file
+from sim.study.sweep import plan_sweep, run_sweep, sweep_file
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "configs" / "baseline.yaml"
@@ -348,7 +348,7 @@ def test_killed_sweep_resumes_and_holds_every_run_exactly_once(
 
 
 def test_a_folder_in_use_by_another_sweep_is_refused(tmp_path: Path) -> None:
-    from sim.sweep import folder_lock
+    from sim.study.sweep.resume import folder_lock
 
     out = tmp_path / "out"
     with folder_lock(out), pytest.raises(ConfigError, match="another tierlab sweep is writing"), folder_lock(out):
@@ -357,8 +357,8 @@ def test_a_folder_in_use_by_another_sweep_is_refused(tmp_path: Path) -> None:
 
 def test_resuming_with_changed_model_code_warns_and_the_report_says_so(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import sim.sweep
-    from sim.report import write_report
+    import sim.study.sweep.resume
+    from sim.study.report import write_report
 
     plan = sweep_file(write(tmp_path, SMALL + "seeds: 2\n"))
     out = tmp_path / "out"
@@ -366,7 +366,7 @@ def test_resuming_with_changed_model_code_warns_and_the_report_says_so(
     index = indexed(out)
     del index["a000-001"]
     (out / "index.json").write_text(json.dumps({"runs": index}))
-    monkeypatch.setattr(sim.sweep, "code_digest", lambda: "edited")
+    monkeypatch.setattr(sim.study.sweep.resume, "code_digest", lambda: "edited")
     tally = run_sweep(plan, out, "local", 1, progress=False)
     assert tally.ok == 1 and "model code changed" in tally.warning
     sessions = json.loads((out / "manifest.json").read_text())["sessions"]

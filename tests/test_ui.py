@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 import solara
 
-from sim import cli, ui
-from sim import ui_views as views
+from sim import cli
 from sim.config import load_config
-from sim.ui_assets import Asset, install, missing_assets, required_assets
-from sim.ui_vega import VegaView, records, thin, to_json
+from sim.ui import app, charts, controls, network, schedule_chart, tables, window
+from sim.ui.assets import Asset, install, missing_assets, required_assets
+from sim.ui.vega import VegaView, records, thin, to_json
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "configs" / "baseline.yaml"
@@ -30,9 +30,9 @@ CRASH = {"shock_step": 40, "shock_size": -12.0, "retail_traders": 600, "seed": "
 
 
 @pytest.fixture(scope="module")
-def crashed() -> ui.VisualMarket:
+def crashed() -> app.VisualMarket:
     """A small market run through a -12 % shock at step 40: liquidations, cascades, tiers in use."""
-    model = ui.VisualMarket(**CRASH)
+    model = app.VisualMarket(**CRASH)
     for _ in range(160):
         model.step()
     return model
@@ -70,14 +70,14 @@ def dataset_names(spec: dict) -> set[str]:
 
 
 def test_controls_override_the_config():
-    config = ui.ui_config(BASELINE, schedule="flat_20x", steepness=2.0, retail_traders=300, whales=3,
+    config = controls.ui_config(BASELINE, schedule="flat_20x", steepness=2.0, retail_traders=300, whales=3,
                           whale_capital=25.0, split_accounts=True, retail_leverage=50.0, maker_depth=7.0,
                           shock_size=-5.0, shock_step=300, seed="11")
     assert Path(config.schedule).name == "flat_20x.yaml"
     assert config.build_schedule().name == "flat_20x x2"
     assert config.steepness == 2.0
     assert config.retail.count == 300
-    assert (config.whales.count, config.whales.capital, config.whales.split_accounts) == (3, 25e6, ui.SPLIT_ACCOUNTS)
+    assert (config.whales.count, config.whales.capital, config.whales.split_accounts) == (3, 25e6, controls.SPLIT_ACCOUNTS)
     assert (config.retail.leverage_min, config.retail.leverage_max) == (5.0, 50.0)
     assert config.market_makers.depth == 7.0
     assert [(s.step, s.size, s.duration) for s in config.oracle.shocks] == [(300, -0.05, 10)]
@@ -86,13 +86,13 @@ def test_controls_override_the_config():
 
 def test_no_control_keeps_the_config_but_runs_several_days():
     base = load_config(BASELINE)
-    config = ui.ui_config(BASELINE)
-    assert config.steps == max(base.steps, ui.MIN_DAYS * 1440)
+    config = controls.ui_config(BASELINE)
+    assert config.steps == max(base.steps, controls.MIN_DAYS * 1440)
     assert config.model_dump(exclude={"steps"}) == base.model_dump(exclude={"steps"})
 
 
 def test_zero_shock_removes_it_and_low_leverage_lowers_the_minimum():
-    config = ui.ui_config(BASELINE, shock_size=0.0, retail_leverage=3.0, split_accounts=False)
+    config = controls.ui_config(BASELINE, shock_size=0.0, retail_leverage=3.0, split_accounts=False)
     assert config.oracle.shocks == []
     assert (config.retail.leverage_min, config.retail.leverage_max) == (3.0, 3.0)
     assert config.whales.split_accounts == 1
@@ -100,39 +100,39 @@ def test_zero_shock_removes_it_and_low_leverage_lowers_the_minimum():
 
 @pytest.mark.parametrize("text, seed", [("42", 42), (" 7 ", 7)])
 def test_seed_text_as_typed(text, seed):
-    assert ui.parse_seed(text) == seed
+    assert controls.parse_seed(text) == seed
 
 
 def test_seed_any_other_text_is_hashed_the_same_each_time():
-    assert ui.parse_seed("crash day") == ui.parse_seed("crash day") != ui.parse_seed("calm day")
-    assert ui.parse_seed("²") == ui.parse_seed("²")             # a digit to str.isdigit, not to int()
+    assert controls.parse_seed("crash day") == controls.parse_seed("crash day") != controls.parse_seed("calm day")
+    assert controls.parse_seed("²") == controls.parse_seed("²")             # a digit to str.isdigit, not to int()
 
 
 def test_controls_are_the_models_parameters_with_the_configs_values():
-    params = ui.model_params(load_config(BASELINE))
-    signature = inspect.signature(ui.VisualMarket.__init__).parameters
+    params = controls.model_params(load_config(BASELINE))
+    signature = inspect.signature(app.VisualMarket.__init__).parameters
     assert set(params) == set(signature) - {"self"}
     values = {name: p.value if hasattr(p, "value") else p["value"] for name, p in params.items()}
     assert values["schedule"] == "binance_btcusdt"
-    assert set(ui.schedule_names()) <= set(params["schedule"]["values"])
-    model = ui.VisualMarket(**values)
-    assert model.config.resolved() == ui.ui_config(BASELINE).resolved()
+    assert set(controls.schedule_names()) <= set(params["schedule"]["values"])
+    model = app.VisualMarket(**values)
+    assert model.config.resolved() == controls.ui_config(BASELINE).resolved()
     assert model.seed == 42
 
 
 def test_a_config_with_its_own_schedule_is_offered_as_it_is(tmp_path):
     own = tmp_path / "own.yaml"
     own.write_text(f"extends: {BASELINE}\nschedule: {{kind: flat, max_leverage: 10, maintenance_rate: 0.05}}\n")
-    params = ui.model_params(load_config(own))
-    assert params["schedule"]["value"] == ui.AS_IN_CONFIG
-    assert params["schedule"]["values"][0] == ui.AS_IN_CONFIG
+    params = controls.model_params(load_config(own))
+    assert params["schedule"]["value"] == controls.AS_IN_CONFIG
+    assert params["schedule"]["values"][0] == controls.AS_IN_CONFIG
 
 
 def test_the_ui_opens_the_config_named_in_the_environment(tmp_path, monkeypatch):
     small = tmp_path / "small.yaml"
     small.write_text(f"extends: {BASELINE}\nretail: {{count: 123}}\nwhales: {{count: 1}}\n")
-    monkeypatch.setenv(ui.CONFIG_ENV, str(small))
-    model = ui.VisualMarket()
+    monkeypatch.setenv(controls.CONFIG_ENV, str(small))
+    model = app.VisualMarket()
     assert len(model.retail) == 123 and len(model.whales) == 1
 
 
@@ -151,85 +151,85 @@ def test_cascade_log_equals_the_models_cascades(crashed):
 
 
 def test_cascade_rows_newest_first_with_the_total(crashed):
-    rows, total = views.cascade_rows(crashed, crashed.watch)
+    rows, total = tables.cascade_rows(crashed, crashed.watch)
     assert total == len(crashed.cascades())
-    assert len(rows) == min(total, views.CASCADE_ROWS)
+    assert len(rows) == min(total, window.CASCADE_ROWS)
     assert [int(r[0]) for r in rows] == list(range(total, total - len(rows), -1))
-    assert all(len(row) == len(views.CASCADE_HEADER) for row in rows)
+    assert all(len(row) == len(tables.CASCADE_HEADER) for row in rows)
 
 
 def test_price_view_marks_every_liquidation_in_its_window(crashed):
-    data = views.price_data(crashed, crashed.watch)
+    data = charts.price_data(crashed, crashed.watch)
     assert data["prices"][-1]["step"] == crashed.steps
     assert data["prices"][-1]["mark"] == pytest.approx(crashed.exchange.mark)
     liquidations = crashed.liquidations()
-    shown = liquidations[liquidations["step"] > crashed.steps - views.WINDOW]
+    shown = liquidations[liquidations["step"] > crashed.steps - window.WINDOW]
     assert sum(m["notional"] for m in data["liquidations"]) == pytest.approx(shown["notional"].sum() / 1e6)
     assert sum(m["count"] for m in data["liquidations"]) == len(shown)
-    assert {m["side"] for m in data["liquidations"]} <= {views.LONG, views.SHORT}
+    assert {m["side"] for m in data["liquidations"]} <= {window.LONG, window.SHORT}
 
 
 def test_liquidation_map_holds_the_open_interest_near_the_mark(crashed):
-    data, fuel = views.liquidation_map_data(crashed)
+    data, fuel = charts.liquidation_map_data(crashed)
     mark = crashed.exchange.mark
     snap = crashed.exchange.snapshot()
     held = snap[(snap["position"] != 0) & ~snap["kind"].isin(["insurance", "exchange"])]
-    near = held[np.abs(held["liquidation_price"] / mark - 1) <= views.MAP_SPAN]
-    for side, sign in ((views.LONG, 1), (views.SHORT, -1)):
+    near = held[np.abs(held["liquidation_price"] / mark - 1) <= window.MAP_SPAN]
+    for side, sign in ((window.LONG, 1), (window.SHORT, -1)):
         rows = [r for r in data["bins"] if r["side"] == side]
         expected = near[np.sign(near["position"]) == sign]["notional"].sum() / 1e6
         assert sum(r["notional"] for r in rows) == pytest.approx(expected)
         centres = [(r["lo"] + r["hi"]) / 2 for r in rows]
-        assert all(c < mark for c in centres) if side == views.LONG else all(c > mark for c in centres)
-    assert fuel[views.LONG] > 0 and fuel[views.SHORT] > 0
+        assert all(c < mark for c in centres) if side == window.LONG else all(c > mark for c in centres)
+    assert fuel[window.LONG] > 0 and fuel[window.SHORT] > 0
     assert data["mark"] == [{"price": mark}]
 
 
 def test_concentration_view_reads_the_measures(crashed):
-    data = views.concentration_data(crashed)
+    data = charts.concentration_data(crashed)
     last = data["series"][-1]
-    assert last["HHI accounts"] == pytest.approx(crashed.measures["hhi_accounts"])
-    assert last["HHI entities"] == pytest.approx(crashed.measures["hhi_entities"])
-    assert last["top-10 share"] == pytest.approx(crashed.measures["top10_share"])
+    assert last["HHI accounts"] == pytest.approx(crashed.record.measures["hhi_accounts"])
+    assert last["HHI entities"] == pytest.approx(crashed.record.measures["hhi_entities"])
+    assert last["top-10 share"] == pytest.approx(crashed.record.measures["top10_share"])
     lorenz = data["lorenz"]
     assert (lorenz[0]["accounts"], lorenz[0]["open_interest"]) == (0.0, 0.0)
     assert (lorenz[-1]["accounts"], lorenz[-1]["open_interest"]) == (1.0, 1.0)
     shares = [p["open_interest"] for p in lorenz]
-    assert shares == sorted(shares) and len(lorenz) <= views.LORENZ_POINTS
+    assert shares == sorted(shares) and len(lorenz) <= window.LORENZ_POINTS
 
 
 def test_tier_view_now_is_the_models_last_tier_row(crashed):
-    data = views.tier_data(crashed)
+    data = charts.tier_data(crashed)
     k = crashed.exchange.schedule.n_tiers
-    last = crashed.tier_rows[-1]
+    last = crashed.record.tier_rows[-1]
     assert sum(r["notional"] for r in data["now"]) == pytest.approx(last[1: 1 + k].sum() / 1e6)
     assert sum(r["accounts"] for r in data["now"]) == last[1 + k:].sum()
     assert data["over_time"][-1]["step"] == crashed.steps
 
 
 def test_tier_view_pools_the_highest_of_many_tiers():
-    model = ui.VisualMarket(schedule="dydx_incremental", retail_traders=300, whales=4, seed="1")
+    model = app.VisualMarket(schedule="dydx_incremental", retail_traders=300, whales=4, seed="1")
     for _ in range(80):
         model.step()
-    data = views.tier_data(model)
-    assert len(data["now"]) <= views.MAX_TIERS
+    data = charts.tier_data(model)
+    assert len(data["now"]) <= window.MAX_TIERS
     k = model.exchange.schedule.n_tiers
-    assert sum(r["notional"] for r in data["now"]) == pytest.approx(model.tier_rows[-1][1: 1 + k].sum() / 1e6)
+    assert sum(r["notional"] for r in data["now"]) == pytest.approx(model.record.tier_rows[-1][1: 1 + k].sum() / 1e6)
 
 
 def test_fund_view_reads_fund_debt_and_adl(crashed):
-    last = views.fund_data(crashed)["fund"][-1]
-    fund, debt, adl = views.FUND_SERIES
-    assert last[fund] == pytest.approx(crashed.measures["insurance_fund"] / 1e6)
-    assert last[debt] == pytest.approx(crashed.measures["bad_debt"] / 1e6)
-    assert last[adl] == crashed.measures["adl_count"]
+    last = charts.fund_data(crashed)["fund"][-1]
+    fund, debt, adl = charts.FUND_SERIES
+    assert last[fund] == pytest.approx(crashed.record.measures["insurance_fund"] / 1e6)
+    assert last[debt] == pytest.approx(crashed.record.measures["bad_debt"] / 1e6)
+    assert last[adl] == crashed.record.measures["adl_count"]
 
 
 def test_schedule_view_puts_each_whale_account_on_the_curve():
-    model = ui.VisualMarket(split_accounts=True, retail_traders=200, seed="3")
+    model = app.VisualMarket(split_accounts=True, retail_traders=200, seed="3")
     for _ in range(30):
         model.step()
-    data, flat = views.schedule_data(model, model.watch)
+    data, flat = schedule_chart.schedule_data(model, model.watch)
     schedule = model.exchange.schedule
     assert len(data["whales"]) + len(flat) == sum(len(w.accounts) for w in model.whales)
     assert data["whales"], "the whales build positions in their first steps"
@@ -246,10 +246,10 @@ def test_schedule_view_puts_each_whale_account_on_the_curve():
 def test_network_is_a_bounded_mesa_network_with_the_whales_apart():
     from mesa.discrete_space import Network
 
-    model = ui.VisualMarket(retail_traders=2_000, whales=3, seed="5")
+    model = app.VisualMarket(retail_traders=2_000, whales=3, seed="5")
     sample = model.sample
     assert isinstance(model.grid, Network)
-    assert sum(not w for w in sample.whale) == views.NETWORK_SAMPLE
+    assert sum(not w for w in sample.whale) == window.NETWORK_SAMPLE
     assert sum(sample.whale) == 3
     slots = [k for k in sample.keys if not isinstance(k, str)]
     for a, b in model.grid.G.edges:
@@ -259,13 +259,13 @@ def test_network_is_a_bounded_mesa_network_with_the_whales_apart():
 
 
 def test_network_colours_liquidated_and_near_traders(crashed):
-    data, counts = views.network_data(crashed, crashed.watch, crashed.sample)
+    data, counts = network.network_data(crashed, crashed.watch, crashed.sample)
     nodes = data["nodes"]
-    assert {n["state"] for n in nodes} <= set(views.STATES)
+    assert {n["state"] for n in nodes} <= set(window.STATES)
     assert sum(counts.values()) == len(nodes)
     ex = crashed.exchange
     for node, accounts in zip(nodes, crashed.sample.accounts):
-        liquidated = crashed.watch.last_liquidated[accounts].max() >= crashed.steps - views.RECENT
+        liquidated = crashed.watch.last_liquidated[accounts].max() >= crashed.steps - window.RECENT
         assert (node["state"] == "liquidated") == bool(liquidated)
         if not liquidated and (ex.lots[accounts] == 0).all():
             assert node["state"] == "no position"
@@ -275,29 +275,29 @@ def test_network_colours_liquidated_and_near_traders(crashed):
 
 def test_network_view_shows_a_recent_liquidation_as_liquidated(crashed):
     liquidated = crashed.liquidations()
-    recent = liquidated[(liquidated["step"] >= crashed.steps - views.RECENT) & (liquidated["kind"] == "retail")]
+    recent = liquidated[(liquidated["step"] >= crashed.steps - window.RECENT) & (liquidated["kind"] == "retail")]
     sampled = {int(a[0]): i for i, a in enumerate(crashed.sample.accounts) if not crashed.sample.whale[i]}
     hits = [sampled[a] for a in recent["account"] if a in sampled]
-    data, _ = views.network_data(crashed, crashed.watch, crashed.sample)
+    data, _ = network.network_data(crashed, crashed.watch, crashed.sample)
     for i in hits:
         assert data["nodes"][i]["state"] == "liquidated"
 
 
 def test_views_stay_bounded_in_a_long_run():
-    model = ui.VisualMarket(retail_traders=200, seed="9")
-    for _ in range(views.WINDOW + 300):
+    model = app.VisualMarket(retail_traders=200, seed="9")
+    for _ in range(window.WINDOW + 300):
         model.step()
-    prices = views.price_data(model, model.watch)["prices"]
-    assert len(prices) <= views.MAX_POINTS + 1
-    assert prices[0]["step"] >= model.steps - views.WINDOW
-    assert len(views.concentration_data(model)["series"]) <= views.MAX_POINTS + 1
-    assert len(views.fund_data(model)["fund"]) <= views.MAX_POINTS + 1
-    assert len(model.watch.event_marks) == views.WINDOW + 1
+    prices = charts.price_data(model, model.watch)["prices"]
+    assert len(prices) <= window.MAX_POINTS + 1
+    assert prices[0]["step"] >= model.steps - window.WINDOW
+    assert len(charts.concentration_data(model)["series"]) <= window.MAX_POINTS + 1
+    assert len(charts.fund_data(model)["fund"]) <= window.MAX_POINTS + 1
+    assert len(model.watch.event_marks) == window.WINDOW + 1
 
 
 def test_settings_rows_say_what_the_model_was_built_with():
-    model = ui.VisualMarket(schedule="steep", steepness=1.5, whales=3, whale_capital=20.0, seed="8")
-    settings = dict(views.settings_rows(model))
+    model = app.VisualMarket(schedule="steep", steepness=1.5, whales=3, whale_capital=20.0, seed="8")
+    settings = dict(tables.settings_rows(model))
     assert settings["schedule"] == "steep x1.5"
     assert settings["steepness"].startswith("1.5 ")
     assert settings["whales"].startswith("3 × 20 M USD")
@@ -309,18 +309,18 @@ def test_settings_rows_say_what_the_model_was_built_with():
 # --------------------------------------------------------------------------------------------
 
 TITLES = {
-    ui.PriceView: "Price and liquidations",
-    ui.LiquidationMapView: "Liquidation map",
-    ui.ConcentrationView: "Concentration of open interest",
-    ui.TierView: "Open interest by tier",
-    ui.FundView: "Insurance fund, bad debt, ADL",
-    ui.ScheduleView: "Margin schedule and whales",
-    ui.NetworkView: "Traders' social graph",
+    app.PriceView: "Price and liquidations",
+    app.LiquidationMapView: "Liquidation map",
+    app.ConcentrationView: "Concentration of open interest",
+    app.TierView: "Open interest by tier",
+    app.FundView: "Insurance fund, bad debt, ADL",
+    app.ScheduleView: "Margin schedule and whales",
+    app.NetworkView: "Traders' social graph",
 }
 
 
 def test_every_view_is_on_the_page():
-    assert set(TITLES) | {ui.CascadeView, ui.SettingsView} == set(ui.VIEWS)
+    assert set(TITLES) | {app.CascadeView, app.SettingsView} == set(app.VIEWS)
 
 
 @pytest.mark.parametrize("view", list(TITLES), ids=lambda f: f.__name__)
@@ -340,10 +340,10 @@ def test_chart_view_renders_its_spec_with_its_data(view, crashed):
 def test_a_view_drawn_while_mesa_counts_the_next_step_names_the_last_measured_one(crashed):
     """Mesa adds one to ``steps`` before it runs a step, outside the model's lock: a view drawn in
     between shows, and is remembered for, the step its data come from."""
-    measured = crashed.measures["step"]
+    measured = crashed.record.measures["step"]
     crashed.steps += 1
     try:
-        _, rc = render(Show(ui.PriceView, crashed))
+        _, rc = render(Show(app.PriceView, crashed))
         caption = rc.find(v.Html, class_="tierlab-caption").widget.children[0]
     finally:
         crashed.steps -= 1
@@ -353,39 +353,39 @@ def test_a_view_drawn_while_mesa_counts_the_next_step_names_the_last_measured_on
 def test_chart_specs_compile_in_altair():
     import altair as alt
 
-    for chart in (views.price_chart, views.liquidation_map_chart, views.concentration_chart, views.tier_chart,
-                  views.fund_chart, views.schedule_chart, views.network_chart):
+    for chart in (charts.price_chart, charts.liquidation_map_chart, charts.concentration_chart, charts.tier_chart,
+                  charts.fund_chart, schedule_chart.schedule_chart, network.network_chart):
         alt.Chart.from_dict({**chart(), "$schema": "https://vega.github.io/schema/vega-lite/v6.json"})
 
 
-@pytest.mark.parametrize("view, title", [(ui.CascadeView, "Cascades so far"), (ui.SettingsView, "This run")])
+@pytest.mark.parametrize("view, title", [(app.CascadeView, "Cascades so far"), (app.SettingsView, "This run")])
 def test_table_views_render(view, title, crashed):
     _, rc = render(Show(view, crashed))
     assert rc.find(v.CardTitle, children=[title]).widget is not None
     table = rc.find(tag="table").widget.unsafe_innerHTML
     assert table.count("<tr>") >= 2
-    if view is ui.CascadeView:
+    if view is app.CascadeView:
         assert f"<td>{len(crashed.cascades())}</td>" in table
 
 
 def test_app_steps_and_views_follow():
-    _, rc = render(solara.AppLayout(children=[ui.page]))
+    _, rc = render(solara.AppLayout(children=[app.page]))
     charts = rc.find(VegaView).widgets
     assert len(charts) == len(TITLES)
     before = [c.datasets_json for c in charts]
     specs = [c.spec_json for c in charts]
     step = rc.find(v.Btn, children=["Step"]).widget
-    start = rc.find(v.Html, children=[f"Time: {float(ui.model.time)}"]).widget
+    start = rc.find(v.Html, children=[f"Time: {float(app.model.time)}"]).widget
     for _ in range(3):
         step.click()
-    assert start.children == [f"Time: {float(ui.model.time)}"]
+    assert start.children == [f"Time: {float(app.model.time)}"]
     after = [c.datasets_json for c in charts]
     assert all(a != b for a, b in zip(after, before))
     assert [c.spec_json for c in charts] == specs
 
 
 def test_app_reset_builds_the_model_from_the_changed_controls():
-    _, rc = render(solara.AppLayout(children=[ui.page]))
+    _, rc = render(solara.AppLayout(children=[app.page]))
     rc.find(v.Select, label="Schedule").widget.v_model = "hyperliquid_btc"
     rc.find(v.Slider, label="Whales").widget.v_model = 4
     rc.find(v.Btn, children=["Step"]).widget.click()

@@ -114,7 +114,7 @@ def test_ui_in_chromium(server: str):
     require_browser()
     from playwright.sync_api import expect, sync_playwright
 
-    from sim.ui_assets import missing_assets
+    from sim.ui.assets import missing_assets
 
     missing = missing_assets()
     assert not missing, (f"{len(missing)} UI asset files missing (e.g. {missing[0]}): the page is blank offline; "

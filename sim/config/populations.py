@@ -1,0 +1,77 @@
+"""Config sections of the traders: market makers, retail traders, whales, liquidators, the social graph."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import (
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    model_validator,
+)
+
+from sim.config.section import Section
+
+
+class MarketMakerConfig(Section):
+    count: NonNegativeInt = 4
+    capital: PositiveFloat = 5_000_000.0
+    depth: PositiveFloat = Field(default=20.0, description="units quoted per side by each maker")
+    levels: PositiveInt = 20
+    spread: PositiveFloat = Field(default=0.0002, description="half-spread as a fraction of price")
+    level_spacing: PositiveFloat = Field(default=0.0005, description="gap between levels, fraction of price")
+    resilience: float = Field(default=0.2, gt=0.0, le=1.0)
+    inventory_lean: NonNegativeFloat = 0.5
+    volatility_pull: NonNegativeFloat = Field(default=0.5, description="depth / (1 + pull x excess volatility ratio)")
+    loss_pull: NonNegativeFloat = Field(default=5.0, description="depth / (1 + pull x drawdown of maker equity)")
+
+
+class RetailConfig(Section):
+    count: NonNegativeInt = 1_000
+    capital_median: PositiveFloat = 2_000.0
+    capital_sigma: NonNegativeFloat = 1.0
+    leverage_min: float = Field(default=5.0, ge=1.0)
+    leverage_max: float = Field(default=100.0, ge=1.0)
+    activity: float = Field(default=0.02, ge=0.0, le=1.0, description="chance a trader acts in a step")
+    strategy_mix: dict[Literal["momentum", "mean_reversion", "noise"], NonNegativeFloat] = {
+        "momentum": 0.4, "mean_reversion": 0.3, "noise": 0.3}
+    lookback: PositiveInt = 30
+    stop_loss: float = Field(default=0.5, gt=0.0, le=1.0, description="loss fraction of margin")
+    stop_loss_share: float = Field(default=0.5, ge=0.0, le=1.0, description="share of traders using stops")
+    take_profit: float = Field(default=1.0, gt=0.0)
+    herding: float = Field(default=0.3, ge=0.0, le=1.0)
+    derisk_on_neighbour_liquidation: float = Field(default=0.5, ge=0.0, le=1.0)
+    arrival_per_day: NonNegativeFloat = Field(default=0.1, description="new traders per day, fraction of count")
+
+    @model_validator(mode="after")
+    def _leverage_range(self) -> RetailConfig:
+        if self.leverage_max < self.leverage_min:
+            raise ValueError("leverage_max: below leverage_min")
+        return self
+
+
+class WhaleConfig(Section):
+    count: NonNegativeInt = 2
+    capital: PositiveFloat = 10_000_000.0
+    leverage_use: float = Field(default=0.9, gt=0.0, le=1.0, description="share of max_notional targeted")
+    build_steps: PositiveInt = 60
+    hunt: bool = False
+    split_accounts: PositiveInt = 1
+    hold_steps: PositiveInt = 240
+
+
+class LiquidatorConfig(Section):
+    count: NonNegativeInt = 3
+    capital: PositiveFloat = 2_000_000.0
+    discount: float = Field(default=0.01, gt=0.0, lt=0.5)
+    unwind_rate: float = Field(default=0.1, gt=0.0, le=1.0)
+
+
+class NetworkConfig(Section):
+    degree: PositiveInt = 6
+    rewire: float = Field(default=0.1, ge=0.0, le=1.0)
+
+

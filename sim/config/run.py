@@ -1,0 +1,167 @@
+"""The run config: every section of a run file, loaded from YAML (with ``extends``) and overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import (
+    Field,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+)
+
+from sim.config.fundamental import OracleConfig
+from sim.config.market import (
+    FeeConfig,
+    FundingConfig,
+    InsuranceConfig,
+    LiquidationConfig,
+    MarketConfig,
+    MetricsConfig,
+)
+from sim.config.overrides import apply_override, parse_override
+from sim.config.populations import (
+    LiquidatorConfig,
+    MarketMakerConfig,
+    NetworkConfig,
+    RetailConfig,
+    WhaleConfig,
+)
+from sim.config.section import ConfigError, Section
+from sim.schedules import (
+    Schedule,
+    SpecError,
+    describe_validation_error,
+    load_schedule,
+    parse_schedule_spec,
+    read_yaml,
+    scaled,
+)
+
+
+class RunConfig(Section):
+    """A whole run: the market, its schedule, its populations and the measures."""
+
+    name: str = "run"
+    description: str = ""
+    seed: NonNegativeInt = 0
+    steps: PositiveInt = 1_440
+    dt_minutes: PositiveFloat = 1.0
+    debug: bool = False
+    market: MarketConfig = MarketConfig()
+    schedule: dict[str, Any] | str = "schedules/binance_btcusdt.yaml"
+    steepness: PositiveFloat = 1.0
+    fees: FeeConfig = FeeConfig()
+    liquidation: LiquidationConfig = LiquidationConfig()
+    insurance_fund: InsuranceConfig = InsuranceConfig()
+    funding: FundingConfig = FundingConfig()
+    oracle: OracleConfig = OracleConfig()
+    market_makers: MarketMakerConfig = MarketMakerConfig()
+    retail: RetailConfig = RetailConfig()
+    whales: WhaleConfig = WhaleConfig()
+    liquidators: LiquidatorConfig = LiquidatorConfig()
+    network: NetworkConfig = NetworkConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    base_dirs: list[Path] = Field(default=[Path(".")], exclude=True,
+                                  description="folders relative paths resolve against, in order")
+
+    @field_validator("schedule")
+    @classmethod
+    def _inline_schedule_valid(cls, value: dict[str, Any] | str) -> dict[str, Any] | str:
+        if isinstance(value, dict):
+            try:
+                parse_schedule_spec(value, "schedule")
+            except SpecError as err:
+                raise ValueError(str(err).removeprefix("schedule: ")) from None
+        return value
+
+    def resolve(self, path: str | Path) -> Path:
+        """A path from the config: relative to the config file's folder, then to the files it
+        extends, then to the working directory."""
+        p = Path(path)
+        if p.is_absolute():
+            return p
+        for root in (*self.base_dirs, Path(".")):
+            if (root / p).exists():
+                return root / p
+        return self.base_dirs[0] / p
+
+    def build_schedule(self) -> Schedule:
+        """The margin schedule this run uses, with its steepness applied."""
+        source = self.schedule if isinstance(self.schedule, dict) else self.resolve(self.schedule)
+        return scaled(load_schedule(source), self.steepness)
+
+    def resolved(self) -> dict[str, Any]:
+        """The config as plain data with the schedule inlined: a run folder's record of what ran."""
+        data = self.model_dump(mode="json")
+        data["schedule"] = self.build_schedule().spec.model_dump(mode="json")
+        data["steepness"] = 1.0
+        if self.oracle.csv is not None:
+            data["oracle"]["csv"]["path"] = str(self.resolve(self.oracle.csv.path).resolve())
+        return data
+
+
+def config_from_data(data: Any, source: str, base_dirs: list[Path] | None = None,
+                     overrides: tuple[str, ...] | list[str] = ()) -> RunConfig:
+    """Validate a mapping (with overrides applied) as a RunConfig; ConfigError names the field."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of config sections, got {type(data).__name__}")
+    data = dict(data)
+    for text in overrides:
+        parts, value = parse_override(text)
+        apply_override(data, parts, value, f"--set {text}")
+    try:
+        config = RunConfig.model_validate({**data, "base_dirs": base_dirs or [Path(".")]})
+    except ValidationError as err:
+        raise ConfigError(describe_validation_error(err, source)) from None
+    try:
+        config.build_schedule()
+    except SpecError as err:
+        inline = isinstance(config.schedule, dict)
+        raise ConfigError(f"{source}: {err}" if inline else str(err)) from None
+    return config
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``override`` laid over ``base``: mappings merge key by key, anything else replaces."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_config_data(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any], list[Path]]:
+    """A config file's mapping with its ``extends`` chain merged in, and the folders of the chain."""
+    data = read_yaml(path)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of config sections, got {type(data).__name__}")
+    folders = [path.parent]
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data, folders
+    if not isinstance(parent, str):
+        raise ConfigError(f"{path}: extends: expected a path to another config file")
+    parent_path = (path.parent / parent)
+    if parent_path.resolve() in seen:
+        raise ConfigError(f"{path}: extends: {parent} extends this file again (a cycle)")
+    base, base_folders = read_config_data(parent_path, (*seen, path.resolve()))
+    return deep_merge(base, data), folders + base_folders
+
+
+def load_config(path: str | Path, overrides: tuple[str, ...] | list[str] = ()) -> RunConfig:
+    """Read a run config file (and any file it ``extends``) and apply ``dotted.key=value`` overrides."""
+    path = Path(path)
+    data, folders = read_config_data(path)
+    return config_from_data(data, str(path), base_dirs=folders, overrides=overrides)
+

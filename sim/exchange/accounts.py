@@ -1,0 +1,143 @@
+"""The account book: one row per account in numpy arrays (deposits, cash, position in lots, owner,
+entity, kind), and the transfers that move money and positions between rows.
+
+Positions are integer lots, so open interest balances exactly; cash (``quote``) is USD. Every fill,
+fee, penalty and funding payment moves money between two accounts, so the sum of equity always
+equals the sum of deposits, at any mark.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+KINDS = ("retail", "whale", "liquidator", "market_maker", "insurance", "exchange")
+KIND_CODE = {name: code for code, name in enumerate(KINDS)}
+
+
+class AccountBook:
+    """Accounts as rows of arrays, valued at ``mark``; grown by doubling as accounts open."""
+
+    def __init__(self, lot_size: float, mark: float, capacity: int = 1024):
+        self.lot_size = lot_size
+        self.mark = float(mark)
+        self._n = 0
+        self.deposits = np.zeros(capacity)
+        self.quote = np.zeros(capacity)
+        self.lots = np.zeros(capacity, dtype=np.int64)
+        self.owner = np.zeros(capacity, dtype=np.int64)
+        self.entity = np.zeros(capacity, dtype=np.int64)
+        self.kind = np.zeros(capacity, dtype=np.int8)
+        self._long_lots = 0
+
+    @property
+    def n_accounts(self) -> int:
+        return self._n
+
+    def _grow(self) -> None:
+        for name in ("deposits", "quote", "lots", "owner", "entity", "kind"):
+            old = getattr(self, name)
+            new = np.zeros(2 * len(old), dtype=old.dtype)
+            new[: len(old)] = old
+            setattr(self, name, new)
+
+    def open_account(self, owner: int, kind: str, entity: int | None = None, deposit: float = 0.0) -> int:
+        """A new empty account; ``entity`` groups accounts of one owner (defaults to the owner)."""
+        if kind not in KIND_CODE:
+            raise ValueError(f"unknown account kind {kind!r}")
+        if deposit < 0:
+            raise ValueError("a deposit must be non-negative")
+        if self._n == len(self.quote):
+            self._grow()
+        account = self._n
+        self._n += 1
+        self.owner[account] = owner
+        self.entity[account] = owner if entity is None else entity
+        self.kind[account] = KIND_CODE[kind]
+        if deposit:
+            self.deposit(account, deposit)
+        return account
+
+    def open_accounts(self, owners: np.ndarray, kind: str, deposits: np.ndarray) -> np.ndarray:
+        """Many accounts at once (one per owner, each its own entity); returns their indices."""
+        if np.any(deposits < 0):
+            raise ValueError("a deposit must be non-negative")
+        count = len(owners)
+        while self._n + count > len(self.quote):
+            self._grow()
+        accounts = np.arange(self._n, self._n + count)
+        self._n += count
+        self.owner[accounts] = owners
+        self.entity[accounts] = owners
+        self.kind[accounts] = KIND_CODE[kind]
+        self.deposits[accounts] += deposits
+        self.quote[accounts] += deposits
+        return accounts
+
+    def deposit(self, account: int, amount: float) -> None:
+        """Add collateral from outside the market."""
+        if amount < 0:
+            raise ValueError("a deposit must be non-negative")
+        self.deposits[account] += amount
+        self.quote[account] += amount
+
+    def transfer(self, source: int, destination: int, amount: float) -> None:
+        """Move cash between two accounts."""
+        self.quote[source] -= amount
+        self.quote[destination] += amount
+
+    def position(self, account: int | None = None) -> float | np.ndarray:
+        """Signed position in units, for one account or (None) all."""
+        if account is None:
+            return self.lots[: self._n] * self.lot_size
+        return float(self.lots[account]) * self.lot_size
+
+    def equity(self, account: int | np.ndarray | None = None) -> float | np.ndarray:
+        """Cash plus position at mark, for one account, an array of accounts, or (None) all."""
+        at = slice(0, self._n) if account is None else account
+        value = self.quote[at] + self.lots[at] * (self.lot_size * self.mark)
+        return float(value) if np.ndim(value) == 0 else value
+
+    def notional(self, account: int | np.ndarray | None = None) -> float | np.ndarray:
+        """|position| x mark, for one account, an array of accounts, or (None) all."""
+        at = slice(0, self._n) if account is None else account
+        value = np.abs(self.lots[at]) * (self.lot_size * self.mark)
+        return float(value) if np.ndim(value) == 0 else value
+
+    def open_interest(self) -> float:
+        """Long open interest in units (equal to short open interest)."""
+        return self._long_lots * self.lot_size
+
+    def open_interest_notional(self) -> float:
+        return self.open_interest() * self.mark
+
+    def _set_lots(self, account: int, lots: int) -> None:
+        old = int(self.lots[account])
+        self._long_lots += max(lots, 0) - max(old, 0)
+        self.lots[account] = lots
+
+    def trade(self, buyer: int, seller: int, lots: int, price: float) -> None:
+        """``buyer`` gains ``lots`` (signed: negative sells) from ``seller`` at ``price``, no fees."""
+        value = lots * self.lot_size * price
+        self._set_lots(buyer, int(self.lots[buyer]) + lots)
+        self._set_lots(seller, int(self.lots[seller]) - lots)
+        self.quote[buyer] -= value
+        self.quote[seller] += value
+
+    def book_fills(self, touched: list[int], lots: list[int], cash: list[float]) -> None:
+        """Apply many changes at once: ``touched[i]`` gains ``lots[i]`` and ``cash[i]`` (repeats add up)."""
+        index = np.array(touched, dtype=np.int64)
+        unique = np.fromiter(dict.fromkeys(touched), dtype=np.int64)
+        before = np.maximum(self.lots[unique], 0).sum()
+        np.add.at(self.lots, index, np.array(lots, dtype=np.int64))
+        np.add.at(self.quote, index, np.array(cash))
+        self._long_lots += int(np.maximum(self.lots[unique], 0).sum() - before)
+
+    def check_closed(self) -> None:
+        """Raise AssertionError if open interest does not balance or money appeared or vanished."""
+        n = self._n
+        total_lots = int(self.lots[:n].sum())
+        assert total_lots == 0, f"positions sum to {total_lots} lots, not zero"
+        equity = float(self.equity().sum())
+        deposits = float(self.deposits[:n].sum())
+        assert abs(equity - deposits) <= 1e-9 * max(deposits, 1.0), (
+            f"equity sums to {equity!r}, deposits to {deposits!r}")

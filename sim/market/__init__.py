@@ -1,0 +1,6 @@
+"""The market: MarketModel and its step, the fundamental index path, the traders' social graph."""
+
+from sim.market.model import MarketModel
+from sim.market.record import RunTables
+
+__all__ = ["MarketModel", "RunTables"]

@@ -1,0 +1,80 @@
+"""What a run records: a row of measures each step (concentration, liquidations, prices, depth) and
+open interest by tier; at the end, the tables and the one-row summary a sweep stacks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from sim import measures
+from sim.exchange import KIND_CODE
+
+if TYPE_CHECKING:
+    from sim.market.model import MarketModel
+
+
+@dataclass
+class RunTables:
+    """A finished run's summary row and the tables it is computed from."""
+
+    summary: dict[str, float]
+    timeseries: pd.DataFrame
+    liquidations: pd.DataFrame
+    cascades: pd.DataFrame
+    tiers: pd.DataFrame
+
+
+class MarketRecord:
+    """The measures of the latest step (``measures``, which the model's DataCollector reads) and
+    open interest by tier over the run."""
+
+    def __init__(self, model: MarketModel):
+        self.model = model
+        self.tier_rows: list[np.ndarray] = []
+        self.measures: dict[str, float] = {}
+
+    def measure(self) -> None:
+        """This step's row of measures, computed over the accounts holding a position (the flat ones
+        add nothing to any share, count or tier)."""
+        model = self.model
+        ex = model.exchange
+        holders = np.flatnonzero(ex.lots[: ex.n_accounts])
+        position = ex.lots[holders] * ex.rules.lot_size
+        concentration = measures.concentration(position, ex.mark, ex.entity[holders],
+                                               ex.kind[holders] == KIND_CODE["whale"], model.config.metrics.top_k)
+        tiers = ex.schedule.tier(np.abs(position) * ex.mark, ex.open_interest_notional())
+        tier_notional, tier_accounts = measures.tier_open_interest(position, ex.mark, tiers, ex.schedule.n_tiers)
+        self.tier_rows.append(np.concatenate([[model.steps], tier_notional, tier_accounts]))
+        events = model.step_events
+        bid_depth, ask_depth = model.book.depth(0.01)
+        self.measures = {
+            "step": model.steps,
+            "index": ex.index,
+            "mark": ex.mark,
+            "insurance_fund": ex.equity(ex.insurance),
+            "bad_debt": ex.counters.bad_debt,
+            "adl_count": ex.counters.adl_count,
+            "liquidation_count": len({event[2] for event in events}),
+            "liquidation_notional": float(sum(event[8] for event in events)),
+            "funding_rate": model.funding.rate,
+            "depth_bid": bid_depth * ex.rules.lot_size,
+            "depth_ask": ask_depth * ex.rules.lot_size,
+            "retail_traders": len(model.retail),
+            **concentration,
+        }
+
+    def tiers(self) -> pd.DataFrame:
+        """Open interest and account count per tier, one row per step and tier with any position."""
+        k = self.model.exchange.schedule.n_tiers
+        data = np.vstack(self.tier_rows)
+        steps = np.repeat(data[:, 0].astype(np.int64), k)
+        frame = pd.DataFrame({
+            "step": steps,
+            "tier": np.tile(np.arange(1, k + 1), len(data)),
+            "notional": data[:, 1: 1 + k].ravel(),
+            "accounts": data[:, 1 + k:].ravel().astype(np.int64),
+        })
+        return frame[frame["accounts"] > 0].reset_index(drop=True)

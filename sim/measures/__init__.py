@@ -1,0 +1,25 @@
+"""Measures of the simulated market: concentration, cascades, tails and the run summary.
+
+Pure functions over numpy arrays and pandas DataFrames: the package imports nothing else of the
+project, so it is read and tested alone.
+"""
+
+from sim.measures.cascades import CASCADE_COLUMNS, detect_cascades, largest_move
+from sim.measures.concentration import (
+    SIDES,
+    by_entity,
+    concentration,
+    gini,
+    hhi,
+    lorenz_curve,
+    tier_open_interest,
+    top_share,
+)
+from sim.measures.summary import SUMMARY_TIMESERIES_COLUMNS, summarize
+from sim.measures.tails import tail_exponent
+
+__all__ = [
+    "CASCADE_COLUMNS", "SIDES", "SUMMARY_TIMESERIES_COLUMNS", "by_entity", "concentration", "detect_cascades",
+    "gini", "hhi", "largest_move", "lorenz_curve", "summarize", "tail_exponent", "tier_open_interest",
+    "top_share",
+]

@@ -1,0 +1,83 @@
+"""Drift's size premium: the margin rate grows with the square root of notional, floored at a base rate."""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, PositiveFloat, model_validator
+
+from sim.schedules.schedule import Schedule, SpecBase
+
+
+class SizePremiumSpec(SpecBase):
+    """Drift-style: rate(N) = max(base, (1 - discount) x base + imf_factor x sqrt(N / unit_notional))."""
+
+    kind: Literal["size_premium"]
+    base_initial_rate: PositiveFloat
+    base_maintenance_rate: PositiveFloat
+    imf_factor: PositiveFloat
+    unit_notional: PositiveFloat = 1_000_000.0
+    discount: float = Field(default=0.2, ge=0.0, lt=1.0)
+    max_notional: PositiveFloat
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SizePremiumSpec:
+        if self.base_maintenance_rate >= self.base_initial_rate:
+            raise ValueError(
+                f"base_maintenance_rate: {self.base_maintenance_rate:g} is not below "
+                f"base_initial_rate {self.base_initial_rate:g}"
+            )
+        return self
+
+
+class SizePremium(Schedule):
+    """Drift-style size premium: rates grow with the square root of notional past a threshold."""
+
+
+    def _rate(self, n: np.ndarray, base: float) -> np.ndarray:
+        s = self.spec
+        premium = (1.0 - s.discount) * base + s.imf_factor * np.sqrt(n / s.unit_notional)
+        return np.maximum(base, premium)
+
+    def threshold(self, base: float | None = None) -> float:
+        """Notional where the premium starts to bind on the initial rate."""
+        s = self.spec
+        base = s.base_initial_rate if base is None else base
+        return s.unit_notional * (s.discount * base / s.imf_factor) ** 2
+
+    @property
+    def n_tiers(self) -> int:
+        return 1 + max(0, math.ceil(math.log2(self.notional_limit / self.threshold())))
+
+    def _initial_rate(self, n: np.ndarray, open_interest: float) -> np.ndarray:
+        return self._rate(n, self.spec.base_initial_rate)
+
+    def _maintenance(self, n: np.ndarray, open_interest: float) -> np.ndarray:
+        return n * self._rate(n, self.spec.base_maintenance_rate)
+
+    def _tier(self, n: np.ndarray, open_interest: float) -> np.ndarray:
+        """Tier 1 up to the threshold, then one tier per doubling: (T 2^(k-2), T 2^(k-1)] is tier k."""
+        ratio = np.maximum(n, 1e-300) / self.threshold()
+        doublings = np.ceil(np.log2(np.maximum(ratio, 1.0)))
+        return np.clip(np.where(ratio <= 1.0, 1, doublings + 1), 1, self.n_tiers)
+
+    def _table(self, open_interest: float) -> pd.DataFrame:
+        k = np.arange(self.n_tiers)
+        floors = np.where(k == 0, 0.0, self.threshold() * 2.0 ** np.maximum(k - 1, 0))
+        caps = np.minimum(self.threshold() * 2.0**k, self.notional_limit)
+        rates = self._initial_rate(floors, open_interest)
+        return pd.DataFrame(
+            {
+                "tier": k + 1,
+                "notional_floor": floors,
+                "notional_cap": caps,
+                "max_leverage": 1.0 / rates,
+                "initial_rate": rates,
+                "maintenance_rate": self._rate(floors, self.spec.base_maintenance_rate),
+                "maintenance_amount": 0.0,
+            }
+        )
+
