@@ -20,7 +20,7 @@ from sim.market import MarketModel
 BASELINE = "configs/baseline.yaml"
 QUIET = [  # nobody acts unless the test makes them: no retail, whales, arrivals, shocks or jumps
     "retail.count=0", "retail.arrival_per_day=0", "whales.count=0",
-    "oracle.shocks=[]", "oracle.jumps.intensity_per_day=0", "steps=50",
+    "fundamental.shocks=[]", "fundamental.jumps.intensity_per_day=0", "steps=50",
 ]
 
 

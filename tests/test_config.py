@@ -38,14 +38,14 @@ def test_baseline_loads_with_its_schedule() -> None:
     assert config.name == "baseline"
     assert config.steps == 1440
     assert config.build_schedule().n_tiers == 12
-    assert config.oracle.shocks[0].step == 900
+    assert config.fundamental.shocks[0].step == 900
 
 
 def test_overrides_parse_values_as_yaml() -> None:
-    config = load_config(BASELINE, ["retail.count=50", "oracle.shocks.0.size=-0.1", "whales.hunt=true",
+    config = load_config(BASELINE, ["retail.count=50", "fundamental.shocks.0.size=-0.1", "whales.hunt=true",
                                     "schedule=schedules/flat_20x.yaml"])
     assert config.retail.count == 50
-    assert config.oracle.shocks[0].size == -0.1
+    assert config.fundamental.shocks[0].size == -0.1
     assert config.whales.hunt is True
     assert config.build_schedule().name == "flat_20x"
 
@@ -54,7 +54,7 @@ def test_scenario_extends_baseline_and_changes_only_its_keys() -> None:
     base = load_config(BASELINE)
     scenario = load_config(ROOT / "configs" / "scenarios" / "flash_crash.yaml")
     assert scenario.name == "flash_crash"
-    assert [s.size for s in scenario.oracle.shocks] == [-0.12, 0.05]
+    assert [s.size for s in scenario.fundamental.shocks] == [-0.12, 0.05]
     assert scenario.market_makers.volatility_pull == 1.0
     assert scenario.market_makers.depth == base.market_makers.depth
     assert scenario.retail == base.retail
@@ -88,7 +88,7 @@ def test_inline_schedule_and_steepness() -> None:
          ["baseline.yaml", "schedule", "maintenance_rate", "not below the initial rate"]),
         (["retailcount"], ["--set retailcount", "dotted.key=value"]),
         (["schedule.kind=flat"], ["schedule.kind", "schedule is a file path"]),
-        (["oracle.shocks.3.size=0.1"], ["oracle.shocks.3", "no such item"]),
+        (["fundamental.shocks.3.size=0.1"], ["fundamental.shocks.3", "no such item"]),
     ],
 )
 def test_run_refuses_bad_config_in_one_line(overrides: list[str], fragments: list[str],

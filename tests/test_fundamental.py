@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.config import CsvReplayConfig, JumpConfig, OracleConfig, ShockConfig
+from sim.config import CsvReplayConfig, JumpConfig, FundamentalConfig, ShockConfig
 from sim.market.fundamental import index_path
 from sim.schedules import SpecError
 
@@ -25,9 +25,9 @@ def rng(seed: int = 0) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def calm(**kwargs) -> OracleConfig:
+def calm(**kwargs) -> FundamentalConfig:
     """No noise, no jumps: only what the test adds."""
-    return OracleConfig(volatility=0.0, **kwargs)
+    return FundamentalConfig(volatility=0.0, **kwargs)
 
 
 def write_csv(path: Path, text: str) -> Path:
@@ -36,18 +36,18 @@ def write_csv(path: Path, text: str) -> Path:
 
 
 def replay(csv: Path, steps: int, dt_minutes: float = 1.0, **kwargs) -> np.ndarray:
-    oracle = OracleConfig(
+    fundamental = FundamentalConfig(
         csv=CsvReplayConfig(path=csv, **{k: v for k, v in kwargs.items() if k != "shocks"}),
         shocks=kwargs.get("shocks", []),
     )
-    return index_path(oracle, PRICE, steps, dt_minutes, rng(), csv_path=csv)
+    return index_path(fundamental, PRICE, steps, dt_minutes, rng(), csv_path=csv)
 
 
 # --- GBM, jumps, determinism -------------------------------------------------------------------
 
 
 def test_length_and_start() -> None:
-    path = index_path(OracleConfig(), PRICE, DAY, 1.0, rng())
+    path = index_path(FundamentalConfig(), PRICE, DAY, 1.0, rng())
     assert path.shape == (DAY + 1,)
     assert path.dtype == np.float64
     assert path[0] == PRICE
@@ -55,18 +55,18 @@ def test_length_and_start() -> None:
 
 
 def test_same_seed_same_path() -> None:
-    oracle = OracleConfig(
+    fundamental = FundamentalConfig(
         jumps=JumpConfig(intensity_per_day=20.0, mean=-0.01, std=0.02),
         shocks=[ShockConfig(step=100, size=-0.05)],
     )
-    a = index_path(oracle, PRICE, DAY, 1.0, rng(42))
-    b = index_path(oracle, PRICE, DAY, 1.0, rng(42))
+    a = index_path(fundamental, PRICE, DAY, 1.0, rng(42))
+    b = index_path(fundamental, PRICE, DAY, 1.0, rng(42))
     assert np.array_equal(a, b)
 
 
 def test_different_seed_different_path() -> None:
-    a = index_path(OracleConfig(), PRICE, DAY, 1.0, rng(1))
-    b = index_path(OracleConfig(), PRICE, DAY, 1.0, rng(2))
+    a = index_path(FundamentalConfig(), PRICE, DAY, 1.0, rng(1))
+    b = index_path(FundamentalConfig(), PRICE, DAY, 1.0, rng(2))
     assert not np.allclose(a[1:], b[1:])
 
 
@@ -74,7 +74,7 @@ def test_only_the_generator_passed_in_is_used() -> None:
     np.random.seed(123)
     random.seed(123)
     np_state, py_state = np.random.get_state()[1].copy(), random.getstate()
-    index_path(OracleConfig(jumps=JumpConfig(intensity_per_day=50.0)), PRICE, DAY, 1.0, rng())
+    index_path(FundamentalConfig(jumps=JumpConfig(intensity_per_day=50.0)), PRICE, DAY, 1.0, rng())
     assert np.array_equal(np.random.get_state()[1], np_state)
     assert random.getstate() == py_state
 
@@ -93,14 +93,14 @@ def test_drift_is_annualised_over_365_days() -> None:
 def test_log_return_std_matches_volatility() -> None:
     sigma, steps = 0.6, 200_000
     for dt_minutes in (1.0, 5.0):
-        path = index_path(OracleConfig(volatility=sigma), PRICE, steps, dt_minutes, rng(7))
+        path = index_path(FundamentalConfig(volatility=sigma), PRICE, steps, dt_minutes, rng(7))
         expected = sigma * math.sqrt(dt_minutes / 525_600)
         assert np.diff(np.log(path)).std() == pytest.approx(expected, rel=0.02)
 
 
 def test_mean_log_return_has_ito_correction() -> None:
     mu, sigma, steps = 0.125, 0.5, 20_000
-    path = index_path(OracleConfig(drift=mu, volatility=sigma), PRICE, steps, 525_600.0, rng(11))
+    path = index_path(FundamentalConfig(drift=mu, volatility=sigma), PRICE, steps, 525_600.0, rng(11))
     returns = np.diff(np.log(path))
     assert returns.mean() == pytest.approx(mu - sigma**2 / 2, abs=0.02)
     assert returns.std() == pytest.approx(sigma, rel=0.03)
@@ -110,16 +110,16 @@ def test_mean_log_return_has_ito_correction() -> None:
 def test_jump_count_matches_intensity(dt_minutes: float) -> None:
     intensity, days = 24.0, 100
     steps = int(days * DAY / dt_minutes)
-    oracle = calm(jumps=JumpConfig(intensity_per_day=intensity, mean=-0.01, std=0.0))
-    path = index_path(oracle, PRICE, steps, dt_minutes, rng(3))
+    fundamental = calm(jumps=JumpConfig(intensity_per_day=intensity, mean=-0.01, std=0.0))
+    path = index_path(fundamental, PRICE, steps, dt_minutes, rng(3))
     count = round(math.log(path[-1] / PRICE) / -0.01)
     expected = intensity * days
     assert abs(count - expected) < 5 * math.sqrt(expected)
 
 
 def test_jump_sizes_are_normal_with_mean_and_std() -> None:
-    oracle = calm(jumps=JumpConfig(intensity_per_day=1.0, mean=-0.02, std=0.005))
-    path = index_path(oracle, PRICE, 2_000 * DAY, 1.0, rng(5))
+    fundamental = calm(jumps=JumpConfig(intensity_per_day=1.0, mean=-0.02, std=0.005))
+    path = index_path(fundamental, PRICE, 2_000 * DAY, 1.0, rng(5))
     jumps = np.diff(np.log(path))
     jumps = jumps[jumps != 0]
     assert abs(len(jumps) - 2_000) < 5 * math.sqrt(2_000)
@@ -128,9 +128,9 @@ def test_jump_sizes_are_normal_with_mean_and_std() -> None:
 
 
 def test_jumps_are_drawn_after_the_diffusion_normals() -> None:
-    plain = index_path(OracleConfig(), PRICE, DAY, 1.0, rng(9))
+    plain = index_path(FundamentalConfig(), PRICE, DAY, 1.0, rng(9))
     jumpy = index_path(
-        OracleConfig(jumps=JumpConfig(intensity_per_day=5.0, std=0.03)), PRICE, DAY, 1.0, rng(9)
+        FundamentalConfig(jumps=JumpConfig(intensity_per_day=5.0, std=0.03)), PRICE, DAY, 1.0, rng(9)
     )
     extra = np.diff(np.log(jumpy)) - np.diff(np.log(plain))
     moved = np.abs(extra) > 1e-12
@@ -175,8 +175,8 @@ def test_overlapping_shocks_add() -> None:
 
 def test_shock_applies_on_top_of_noise() -> None:
     shock = ShockConfig(step=600, size=-0.08, duration=10)
-    plain = index_path(OracleConfig(), PRICE, DAY, 1.0, rng(4))
-    shocked = index_path(OracleConfig(shocks=[shock]), PRICE, DAY, 1.0, rng(4))
+    plain = index_path(FundamentalConfig(), PRICE, DAY, 1.0, rng(4))
+    shocked = index_path(FundamentalConfig(shocks=[shock]), PRICE, DAY, 1.0, rng(4))
     np.testing.assert_allclose(shocked[610:] / plain[610:], 0.92, rtol=1e-12)
     assert np.array_equal(shocked[:601], plain[:601])
 
@@ -216,15 +216,15 @@ def test_csv_one_row_per_step_is_replayed_exactly(tmp_path: Path) -> None:
 
 def test_csv_ignores_initial_price_and_seed(tmp_path: Path) -> None:
     csv = write_csv(tmp_path / "p.csv", "close\n10\n11\n12\n")
-    oracle = OracleConfig(csv=CsvReplayConfig(path=csv, column="close"))
-    a = index_path(oracle, PRICE, 2, 1.0, rng(1), csv_path=csv)
-    b = index_path(oracle, 5.0, 2, 1.0, rng(2), csv_path=csv)
+    fundamental = FundamentalConfig(csv=CsvReplayConfig(path=csv, column="close"))
+    a = index_path(fundamental, PRICE, 2, 1.0, rng(1), csv_path=csv)
+    b = index_path(fundamental, 5.0, 2, 1.0, rng(2), csv_path=csv)
     assert np.array_equal(a, [10.0, 11.0, 12.0]) and np.array_equal(a, b)
 
 
 def test_csv_path_defaults_to_the_configs_path(tmp_path: Path) -> None:
     csv = write_csv(tmp_path / "p.csv", "price\n10\n11\n12\n")
-    path = index_path(OracleConfig(csv=CsvReplayConfig(path=csv)), PRICE, 2, 1.0, rng())
+    path = index_path(FundamentalConfig(csv=CsvReplayConfig(path=csv)), PRICE, 2, 1.0, rng())
     assert np.array_equal(path, [10.0, 11.0, 12.0])
 
 

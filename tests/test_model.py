@@ -23,7 +23,7 @@ from sim.study.run import run as run_config
 
 BASELINE = "configs/baseline.yaml"
 SHOCK_STEP, SHOCK_LENGTH = 200, 10
-SHOCK = f"oracle.shocks=[{{step: {SHOCK_STEP}, size: -0.08, duration: {SHOCK_LENGTH}}}]"
+SHOCK = f"fundamental.shocks=[{{step: {SHOCK_STEP}, size: -0.08, duration: {SHOCK_LENGTH}}}]"
 SMALL = ["retail.count=200", "steps=300", SHOCK]
 NO_LEVERAGE = "schedule={kind: flat, max_leverage: 1, maintenance_rate: 0.005}"
 MECHANISM_SEEDS = (1, 2, 3, 4, 5, 6)
@@ -84,7 +84,7 @@ def test_full_baseline_day_keeps_the_exchange_invariants():
     "schedules/size_premium.yaml", "schedules/open_interest.yaml", "schedules/hyperliquid_btc.yaml",
 ])
 def test_invariants_hold_under_every_schedule_kind(schedule):
-    model = run(small("debug=true", f"schedule={schedule}", "oracle.shocks=[{step: 150, size: -0.12, duration: 5}]"))
+    model = run(small("debug=true", f"schedule={schedule}", "fundamental.shocks=[{step: 150, size: -0.12, duration: 5}]"))
     model.exchange.check_invariants(after_liquidation=True)
     assert_closed_system(model)
 
@@ -170,7 +170,7 @@ def mechanism_runs() -> dict[str, list[MarketModel]]:
     fall are small beside 80 BTC of depth a side and the mark barely leaves the index.
     """
     crowd = "retail.count=1000"
-    arms = {"shock": small(crowd), "calm": small(crowd, "oracle.shocks=[]"),
+    arms = {"shock": small(crowd), "calm": small(crowd, "fundamental.shocks=[]"),
             "no_leverage": small(crowd, NO_LEVERAGE)}
     return {name: [run(config, seed=seed) for seed in MECHANISM_SEEDS] for name, config in arms.items()}
 
@@ -266,7 +266,7 @@ def test_snapshot_has_one_row_per_account():
 
 @pytest.mark.slow
 def test_retail_arrivals_add_traders_over_a_day():
-    model = run(load_config(BASELINE, ["retail.count=200", "oracle.shocks=[]", "retail.arrival_per_day=0.5"]))
+    model = run(load_config(BASELINE, ["retail.count=200", "fundamental.shocks=[]", "retail.arrival_per_day=0.5"]))
     ts = model.timeseries()
     # 0.5 x 200 = 100 expected over the day (Poisson): well above 50, well below 150
     arrived = len(model.retail) - 200

@@ -25,7 +25,7 @@ description: two schedules, tiny market
 base: {BASE}
 set:
   retail.count: 60
-  oracle.shocks.0.step: 30
+  fundamental.shocks.0.step: 30
 steps: 60
 root_seed: 9
 """

@@ -16,7 +16,7 @@ from sim.exchange import LIQUIDATION_COLUMNS
 from sim.study.run import OUTPUT_FILES, run
 
 BASELINE = "configs/baseline.yaml"
-SMALL = ["retail.count=200", "steps=300", "oracle.shocks=[{step: 200, size: -0.08, duration: 10}]"]
+SMALL = ["retail.count=200", "steps=300", "fundamental.shocks=[{step: 200, size: -0.08, duration: 10}]"]
 EXPECTED_FILES = {"config.yaml", "timeseries.parquet", "liquidations.parquet", "cascades.parquet",
                   "tiers.parquet", "summary.json", "run.json", "run.png"}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -107,7 +107,7 @@ def test_resolved_config_of_a_csv_replay_runs_from_anywhere(tmp_path, monkeypatc
     config = load_config("configs/scenarios/csv_replay.yaml", ["retail.count=100", "steps=120"])
     first = run(config, out=tmp_path / "first", seed=3, figure=False)
     data = yaml.safe_load((tmp_path / "first" / "config.yaml").read_text())
-    assert Path(data["oracle"]["csv"]["path"]).is_absolute()
+    assert Path(data["fundamental"]["csv"]["path"]).is_absolute()
     monkeypatch.chdir(tmp_path)                         # relative paths would no longer resolve
     again = run(config_from_data(data, "config.yaml"), out=tmp_path / "again", figure=False)
     same_values(again.summary, first.summary)

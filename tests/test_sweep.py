@@ -28,7 +28,7 @@ SMALL = f"""name: small
 base: {BASE}
 set:
   retail.count: 60
-  oracle.shocks.0.step: 30
+  fundamental.shocks.0.step: 30
 steps: 60
 root_seed: 5
 """
@@ -170,7 +170,7 @@ BAD_SWEEPS = [
     ("bad set value", SMALL.replace("retail.count: 60", "retail.count: -1"), "set: retail.count:"),
     ("set and varied", SMALL + "grid: {retail.count: [10, 20]}\n", "grid.retail.count: already in set"),
     ("seed is the sweep's", SMALL + "grid: {seed: [1, 2]}\n", "grid.seed: not a sweep parameter"),
-    ("list index out of range", SMALL + "grid: {oracle.shocks.4.size: [-0.1]}\n", "oracle.shocks.4: no such item"),
+    ("list index out of range", SMALL + "grid: {fundamental.shocks.4.size: [-0.1]}\n", "fundamental.shocks.4: no such item"),
     ("control not a value", TWO_SCHEDULES.replace("control:\n  schedule: schedules/flat_100x.yaml\n",
                                                   "control: {schedule: schedules/steep.yaml}\n"), "control.schedule:"),
     ("control not varied", SMALL + "grid: {whales.count: [1, 2]}\ncontrol: {retail.count: 60}\n",
@@ -290,7 +290,7 @@ def test_rows_are_identical_on_one_worker_two_workers_and_dask(two_workers: tupl
 def test_a_failing_run_is_recorded_with_its_error_and_the_rest_complete(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = SMALL + f"""grid:
-  oracle.csv: [null, {{path: {tmp_path / 'missing.csv'}}}]
+  fundamental.csv: [null, {{path: {tmp_path / 'missing.csv'}}}]
 seeds: 2
 """
     sweep, out = write(tmp_path, text), tmp_path / "out"

@@ -80,7 +80,7 @@ def test_controls_override_the_config():
     assert (config.whales.count, config.whales.capital, config.whales.split_accounts) == (3, 25e6, controls.SPLIT_ACCOUNTS)
     assert (config.retail.leverage_min, config.retail.leverage_max) == (5.0, 50.0)
     assert config.market_makers.depth == 7.0
-    assert [(s.step, s.size, s.duration) for s in config.oracle.shocks] == [(300, -0.05, 10)]
+    assert [(s.step, s.size, s.duration) for s in config.fundamental.shocks] == [(300, -0.05, 10)]
     assert config.seed == 11
 
 
@@ -93,7 +93,7 @@ def test_no_control_keeps_the_config_but_runs_several_days():
 
 def test_zero_shock_removes_it_and_low_leverage_lowers_the_minimum():
     config = controls.ui_config(BASELINE, shock_size=0.0, retail_leverage=3.0, split_accounts=False)
-    assert config.oracle.shocks == []
+    assert config.fundamental.shocks == []
     assert (config.retail.leverage_min, config.retail.leverage_max) == (3.0, 3.0)
     assert config.whales.split_accounts == 1
 

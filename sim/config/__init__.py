@@ -1,6 +1,6 @@
 """Run and sweep configs: pydantic models of the files, loaded from YAML with ``--set`` overrides."""
 
-from sim.config.fundamental import CsvReplayConfig, JumpConfig, OracleConfig, ShockConfig
+from sim.config.fundamental import CsvReplayConfig, JumpConfig, FundamentalConfig, ShockConfig
 from sim.config.market import (
     FeeConfig,
     FundingConfig,
@@ -24,7 +24,7 @@ from sim.config.sweep import SampleConfig, SweepConfig, check_config_key, load_s
 __all__ = [
     "ConfigError", "CsvReplayConfig", "FeeConfig", "FundingConfig", "InsuranceConfig", "JumpConfig",
     "LiquidationConfig", "LiquidatorConfig", "MarketConfig", "MarketMakerConfig", "MetricsConfig",
-    "NetworkConfig", "OracleConfig", "RetailConfig", "RunConfig", "SampleConfig", "Section", "ShockConfig",
+    "NetworkConfig", "FundamentalConfig", "RetailConfig", "RunConfig", "SampleConfig", "Section", "ShockConfig",
     "SweepConfig", "WhaleConfig", "apply_override", "check_config_key", "config_from_data", "deep_merge",
     "load_config", "load_sweep", "parse_override", "read_config_data",
 ]

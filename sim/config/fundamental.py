@@ -32,7 +32,7 @@ class CsvReplayConfig(Section):
     time_column: str | None = None
 
 
-class OracleConfig(Section):
+class FundamentalConfig(Section):
     drift: float = Field(default=0.0, description="annualised drift of log price")
     volatility: NonNegativeFloat = Field(default=0.6, description="annualised volatility")
     jumps: JumpConfig = JumpConfig()

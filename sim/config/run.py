@@ -14,7 +14,7 @@ from pydantic import (
     field_validator,
 )
 
-from sim.config.fundamental import OracleConfig
+from sim.config.fundamental import FundamentalConfig
 from sim.config.market import (
     FeeConfig,
     FundingConfig,
@@ -59,7 +59,7 @@ class RunConfig(Section):
     liquidation: LiquidationConfig = LiquidationConfig()
     insurance_fund: InsuranceConfig = InsuranceConfig()
     funding: FundingConfig = FundingConfig()
-    oracle: OracleConfig = OracleConfig()
+    fundamental: FundamentalConfig = FundamentalConfig()
     market_makers: MarketMakerConfig = MarketMakerConfig()
     retail: RetailConfig = RetailConfig()
     whales: WhaleConfig = WhaleConfig()
@@ -100,8 +100,8 @@ class RunConfig(Section):
         data = self.model_dump(mode="json")
         data["schedule"] = self.build_schedule().spec.model_dump(mode="json")
         data["steepness"] = 1.0
-        if self.oracle.csv is not None:
-            data["oracle"]["csv"]["path"] = str(self.resolve(self.oracle.csv.path).resolve())
+        if self.fundamental.csv is not None:
+            data["fundamental"]["csv"]["path"] = str(self.resolve(self.fundamental.csv.path).resolve())
         return data
 
 

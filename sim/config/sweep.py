@@ -38,7 +38,7 @@ def _unwrap_optional(annotation: Any) -> Any:
 def check_config_key(key: str) -> None:
     """Refuse, with ValueError naming it, a dotted key that names no field of a run config.
 
-    Integer parts index lists of sections (``oracle.shocks.0.size``); parts below a free mapping
+    Integer parts index lists of sections (``fundamental.shocks.0.size``); parts below a free mapping
     (an inline ``schedule``, ``retail.strategy_mix``) are checked when each arm is validated.
     """
     parts = key.split(".")

@@ -129,7 +129,7 @@ class Exchange(AccountBook):
 
     # ---------------------------------------------------------------- prices
     def set_index(self, price: float) -> None:
-        """The oracle's new index price; the mark follows within its band."""
+        """The fundamental's new index price; the mark follows within its band."""
         self.index = float(price)
         self.update_mark()
 

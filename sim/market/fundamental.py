@@ -16,14 +16,14 @@ import numpy as np
 from sim.market.replay import csv_prices
 
 if TYPE_CHECKING:
-    from sim.config import OracleConfig, ShockConfig
+    from sim.config import FundamentalConfig, ShockConfig
 
 MINUTES_PER_YEAR = 365 * 24 * 60
 MINUTES_PER_DAY = 24 * 60
 
 
 def index_path(
-    oracle: OracleConfig,
+    fundamental: FundamentalConfig,
     initial_price: float,
     steps: int,
     dt_minutes: float,
@@ -32,22 +32,22 @@ def index_path(
 ) -> np.ndarray:
     """The index before the first step and after each of ``steps`` steps (length ``steps + 1``).
 
-    With ``oracle.csv`` set the path is the CSV's prices (``csv_path``, already resolved by the
-    caller, else ``oracle.csv.path``) and ``initial_price`` and ``rng`` are not used; otherwise it
+    With ``fundamental.csv`` set the path is the CSV's prices (``csv_path``, already resolved by the
+    caller, else ``fundamental.csv.path``) and ``initial_price`` and ``rng`` are not used; otherwise it
     is GBM plus jumps from ``initial_price``. Scheduled shocks multiply either.
     """
     if steps < 0 or dt_minutes <= 0:
         raise ValueError(
             f"index_path: need steps >= 0 and dt_minutes > 0, got {steps}, {dt_minutes}"
         )
-    shock = _cumulative(_shock_returns(oracle.shocks, steps))
-    if oracle.csv is not None:
-        path = csv_path if csv_path is not None else oracle.csv.path
-        return csv_prices(oracle.csv, Path(path), steps, dt_minutes) * np.exp(shock)
+    shock = _cumulative(_shock_returns(fundamental.shocks, steps))
+    if fundamental.csv is not None:
+        path = csv_path if csv_path is not None else fundamental.csv.path
+        return csv_prices(fundamental.csv, Path(path), steps, dt_minutes) * np.exp(shock)
     if not initial_price > 0:
         raise ValueError(f"index_path: initial_price must be positive, got {initial_price}")
-    returns = _gbm_returns(oracle.drift, oracle.volatility, steps, dt_minutes, rng)
-    returns += _jump_returns(oracle, steps, dt_minutes, rng)
+    returns = _gbm_returns(fundamental.drift, fundamental.volatility, steps, dt_minutes, rng)
+    returns += _jump_returns(fundamental, steps, dt_minutes, rng)
     return initial_price * np.exp(_cumulative(returns) + shock)
 
 
@@ -70,10 +70,10 @@ def _gbm_returns(
 
 
 def _jump_returns(
-    oracle: OracleConfig, steps: int, dt_minutes: float, rng: np.random.Generator
+    fundamental: FundamentalConfig, steps: int, dt_minutes: float, rng: np.random.Generator
 ) -> np.ndarray:
     """Compound Poisson log returns: jump counts per step, then one normal size per jump."""
-    jumps = oracle.jumps
+    jumps = fundamental.jumps
     counts = rng.poisson(jumps.intensity_per_day * dt_minutes / MINUTES_PER_DAY, steps)
     sizes = rng.normal(jumps.mean, jumps.std, int(counts.sum()))
     return np.bincount(np.repeat(np.arange(steps), counts), weights=sizes, minlength=steps)

@@ -57,8 +57,8 @@ class MarketModel(mesa.Model):
         self.seed = seed
         index_stream, setup_stream = np.random.SeedSequence(seed).spawn(2)
         self.setup_rng = np.random.default_rng(setup_stream)
-        csv_path = config.resolve(config.oracle.csv.path) if config.oracle.csv is not None else None
-        self.index_path = index_path(config.oracle, config.market.initial_price, config.steps,
+        csv_path = config.resolve(config.fundamental.csv.path) if config.fundamental.csv is not None else None
+        self.index_path = index_path(config.fundamental, config.market.initial_price, config.steps,
                                      config.dt_minutes, np.random.default_rng(index_stream), csv_path)
         start = float(self.index_path[0])
         self.book = OrderBook(start)
@@ -74,7 +74,7 @@ class MarketModel(mesa.Model):
         self.funding = Funding(config.funding.interval_steps, config.funding.cap, config.funding.interest_rate)
         self.step_events: list[tuple] = []
         self.record = MarketRecord(self)
-        self.normal_volatility = config.oracle.volatility * np.sqrt(config.dt_minutes / MINUTES_PER_YEAR)
+        self.normal_volatility = config.fundamental.volatility * np.sqrt(config.dt_minutes / MINUTES_PER_YEAR)
 
         self.makers = [MarketMaker(self, config.market_makers, self.normal_volatility)
                        for _ in range(config.market_makers.count)]

@@ -77,13 +77,13 @@ def ui_config(path: Path, *, schedule: str | None = None, steepness: float | Non
     if maker_depth is not None:
         values["market_makers.depth"] = float(maker_depth)
     if shock_size is not None or shock_step is not None:
-        shocks = [shock.model_dump() for shock in base.oracle.shocks]
+        shocks = [shock.model_dump() for shock in base.fundamental.shocks]
         first = shocks.pop(0) if shocks else {"step": base.steps // 2, "size": 0.0, "duration": 10}
         if shock_size is not None:
             first["size"] = float(shock_size) / 100
         if shock_step is not None:
             first["step"] = int(shock_step)
-        values["oracle.shocks"] = ([first] if first["size"] != 0 else []) + shocks
+        values["fundamental.shocks"] = ([first] if first["size"] != 0 else []) + shocks
     if seed is not None:
         values["seed"] = parse_seed(seed)
     values["steps"] = max(base.steps, math.ceil(MIN_DAYS * 1440 / base.dt_minutes))
@@ -92,7 +92,7 @@ def ui_config(path: Path, *, schedule: str | None = None, steepness: float | Non
 
 def model_params(config: RunConfig) -> dict[str, object]:
     """SolaraViz's controls, starting at the config's values."""
-    shock = config.oracle.shocks[0] if config.oracle.shocks else None
+    shock = config.fundamental.shocks[0] if config.fundamental.shocks else None
     schedules = schedule_names()
     current = config_schedule(config)
     return {

@@ -48,7 +48,7 @@ def cascade_rows(model: MarketModel, watch: RunWatch) -> tuple[list[tuple[str, .
 def settings_rows(model: MarketModel) -> list[tuple[str, str]]:
     """What the running model was built with: the sliders show no numbers, so the views say them."""
     cfg = model.config
-    shocks = ", ".join(f"{100 * s.size:+g} % at step {s.step:,} over {s.duration} steps" for s in cfg.oracle.shocks)
+    shocks = ", ".join(f"{100 * s.size:+g} % at step {s.step:,} over {s.duration} steps" for s in cfg.fundamental.shocks)
     accounts = f", {cfg.whales.split_accounts} accounts each" if cfg.whales.split_accounts > 1 else ", one account each"
     return [
         ("schedule", model.exchange.schedule.name),

@@ -12,7 +12,8 @@ from typing import Any
 
 VERSIONED_PACKAGES = ("tierlab", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "salib", "scipy",
                       "dask", "distributed")
-PRESENTATION_PACKAGES = ("sim/cli", "sim/ui", "sim/study/report")
+PRESENTATION_PACKAGES = ("sim/cli", "sim/ui", "sim/study/report", "sim/study/figures.py", "sim/study/labels.py",
+                         "sim/study/schedule_plot.py", "sim/study/api.py")
 
 
 def now() -> str:
