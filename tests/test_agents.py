@@ -35,7 +35,7 @@ def trader_account(model: MarketModel, deposit: float) -> int:
 
 def hold_index(model: MarketModel, price: float) -> None:
     """The index goes to ``price`` now and stays there for the rest of the run."""
-    model.index_path[model.steps:] = price
+    model.spot.fundamental[model.steps:] = price
     model.exchange.set_index(price)
 
 

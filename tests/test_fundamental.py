@@ -1,4 +1,4 @@
-"""The index price: GBM statistics, jumps, scheduled shocks, CSV replay and its errors."""
+"""The fundamental price path: GBM statistics, jumps, scheduled shocks, CSV replay and its errors."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.config import CsvReplayConfig, JumpConfig, FundamentalConfig, ShockConfig
-from sim.market.fundamental import index_path
+from sim.config import CsvReplayConfig, FundamentalConfig, JumpConfig, ShockConfig
+from sim.market.fundamental import fundamental_path
 from sim.schedules import SpecError
 
 PRICE = 100_000.0
@@ -40,14 +40,14 @@ def replay(csv: Path, steps: int, dt_minutes: float = 1.0, **kwargs) -> np.ndarr
         csv=CsvReplayConfig(path=csv, **{k: v for k, v in kwargs.items() if k != "shocks"}),
         shocks=kwargs.get("shocks", []),
     )
-    return index_path(fundamental, PRICE, steps, dt_minutes, rng(), csv_path=csv)
+    return fundamental_path(fundamental, PRICE, steps, dt_minutes, rng(), csv_path=csv)
 
 
 # --- GBM, jumps, determinism -------------------------------------------------------------------
 
 
 def test_length_and_start() -> None:
-    path = index_path(FundamentalConfig(), PRICE, DAY, 1.0, rng())
+    path = fundamental_path(FundamentalConfig(), PRICE, DAY, 1.0, rng())
     assert path.shape == (DAY + 1,)
     assert path.dtype == np.float64
     assert path[0] == PRICE
@@ -59,14 +59,14 @@ def test_same_seed_same_path() -> None:
         jumps=JumpConfig(intensity_per_day=20.0, mean=-0.01, std=0.02),
         shocks=[ShockConfig(step=100, size=-0.05)],
     )
-    a = index_path(fundamental, PRICE, DAY, 1.0, rng(42))
-    b = index_path(fundamental, PRICE, DAY, 1.0, rng(42))
+    a = fundamental_path(fundamental, PRICE, DAY, 1.0, rng(42))
+    b = fundamental_path(fundamental, PRICE, DAY, 1.0, rng(42))
     assert np.array_equal(a, b)
 
 
 def test_different_seed_different_path() -> None:
-    a = index_path(FundamentalConfig(), PRICE, DAY, 1.0, rng(1))
-    b = index_path(FundamentalConfig(), PRICE, DAY, 1.0, rng(2))
+    a = fundamental_path(FundamentalConfig(), PRICE, DAY, 1.0, rng(1))
+    b = fundamental_path(FundamentalConfig(), PRICE, DAY, 1.0, rng(2))
     assert not np.allclose(a[1:], b[1:])
 
 
@@ -74,18 +74,18 @@ def test_only_the_generator_passed_in_is_used() -> None:
     np.random.seed(123)
     random.seed(123)
     np_state, py_state = np.random.get_state()[1].copy(), random.getstate()
-    index_path(FundamentalConfig(jumps=JumpConfig(intensity_per_day=50.0)), PRICE, DAY, 1.0, rng())
+    fundamental_path(FundamentalConfig(jumps=JumpConfig(intensity_per_day=50.0)), PRICE, DAY, 1.0, rng())
     assert np.array_equal(np.random.get_state()[1], np_state)
     assert random.getstate() == py_state
 
 
 def test_zero_volatility_without_jumps_or_shocks_is_constant() -> None:
-    path = index_path(calm(), PRICE, DAY, 1.0, rng())
+    path = fundamental_path(calm(), PRICE, DAY, 1.0, rng())
     assert np.all(path == PRICE)
 
 
 def test_drift_is_annualised_over_365_days() -> None:
-    path = index_path(calm(drift=0.365), PRICE, DAY, 1.0, rng())
+    path = fundamental_path(calm(drift=0.365), PRICE, DAY, 1.0, rng())
     assert path[-1] == pytest.approx(PRICE * math.exp(0.001), rel=1e-12)
     assert path[DAY // 2] == pytest.approx(PRICE * math.exp(0.0005), rel=1e-12)
 
@@ -93,14 +93,14 @@ def test_drift_is_annualised_over_365_days() -> None:
 def test_log_return_std_matches_volatility() -> None:
     sigma, steps = 0.6, 200_000
     for dt_minutes in (1.0, 5.0):
-        path = index_path(FundamentalConfig(volatility=sigma), PRICE, steps, dt_minutes, rng(7))
+        path = fundamental_path(FundamentalConfig(volatility=sigma), PRICE, steps, dt_minutes, rng(7))
         expected = sigma * math.sqrt(dt_minutes / 525_600)
         assert np.diff(np.log(path)).std() == pytest.approx(expected, rel=0.02)
 
 
 def test_mean_log_return_has_ito_correction() -> None:
     mu, sigma, steps = 0.125, 0.5, 20_000
-    path = index_path(FundamentalConfig(drift=mu, volatility=sigma), PRICE, steps, 525_600.0, rng(11))
+    path = fundamental_path(FundamentalConfig(drift=mu, volatility=sigma), PRICE, steps, 525_600.0, rng(11))
     returns = np.diff(np.log(path))
     assert returns.mean() == pytest.approx(mu - sigma**2 / 2, abs=0.02)
     assert returns.std() == pytest.approx(sigma, rel=0.03)
@@ -111,7 +111,7 @@ def test_jump_count_matches_intensity(dt_minutes: float) -> None:
     intensity, days = 24.0, 100
     steps = int(days * DAY / dt_minutes)
     fundamental = calm(jumps=JumpConfig(intensity_per_day=intensity, mean=-0.01, std=0.0))
-    path = index_path(fundamental, PRICE, steps, dt_minutes, rng(3))
+    path = fundamental_path(fundamental, PRICE, steps, dt_minutes, rng(3))
     count = round(math.log(path[-1] / PRICE) / -0.01)
     expected = intensity * days
     assert abs(count - expected) < 5 * math.sqrt(expected)
@@ -119,7 +119,7 @@ def test_jump_count_matches_intensity(dt_minutes: float) -> None:
 
 def test_jump_sizes_are_normal_with_mean_and_std() -> None:
     fundamental = calm(jumps=JumpConfig(intensity_per_day=1.0, mean=-0.02, std=0.005))
-    path = index_path(fundamental, PRICE, 2_000 * DAY, 1.0, rng(5))
+    path = fundamental_path(fundamental, PRICE, 2_000 * DAY, 1.0, rng(5))
     jumps = np.diff(np.log(path))
     jumps = jumps[jumps != 0]
     assert abs(len(jumps) - 2_000) < 5 * math.sqrt(2_000)
@@ -128,8 +128,8 @@ def test_jump_sizes_are_normal_with_mean_and_std() -> None:
 
 
 def test_jumps_are_drawn_after_the_diffusion_normals() -> None:
-    plain = index_path(FundamentalConfig(), PRICE, DAY, 1.0, rng(9))
-    jumpy = index_path(
+    plain = fundamental_path(FundamentalConfig(), PRICE, DAY, 1.0, rng(9))
+    jumpy = fundamental_path(
         FundamentalConfig(jumps=JumpConfig(intensity_per_day=5.0, std=0.03)), PRICE, DAY, 1.0, rng(9)
     )
     extra = np.diff(np.log(jumpy)) - np.diff(np.log(plain))
@@ -141,7 +141,7 @@ def test_jumps_are_drawn_after_the_diffusion_normals() -> None:
 
 
 def test_shock_reaches_its_size_geometrically() -> None:
-    path = index_path(
+    path = fundamental_path(
         calm(shocks=[ShockConfig(step=600, size=-0.08, duration=10)]), PRICE, DAY, 1.0, rng()
     )
     assert np.all(path[:601] == PRICE)
@@ -154,12 +154,12 @@ def test_shock_reaches_its_size_geometrically() -> None:
 
 
 def test_shock_past_the_end_is_cut() -> None:
-    late = index_path(
+    late = fundamental_path(
         calm(shocks=[ShockConfig(step=DAY - 4, size=-0.08, duration=10)]), PRICE, DAY, 1.0, rng()
     )
     assert late.shape == (DAY + 1,)
     assert late[-1] == pytest.approx(PRICE * 0.92**0.4, rel=1e-12)
-    beyond = index_path(calm(shocks=[ShockConfig(step=DAY + 50, size=0.5)]), PRICE, DAY, 1.0, rng())
+    beyond = fundamental_path(calm(shocks=[ShockConfig(step=DAY + 50, size=0.5)]), PRICE, DAY, 1.0, rng())
     assert np.all(beyond == PRICE)
 
 
@@ -168,15 +168,15 @@ def test_overlapping_shocks_add() -> None:
         ShockConfig(step=100, size=-0.1, duration=20),
         ShockConfig(step=110, size=0.05, duration=5),
     ]
-    path = index_path(calm(shocks=shocks), PRICE, 300, 1.0, rng())
+    path = fundamental_path(calm(shocks=shocks), PRICE, 300, 1.0, rng())
     assert path[-1] == pytest.approx(PRICE * 0.9 * 1.05, rel=1e-12)
     assert path[112] / path[111] == pytest.approx(0.9 ** (1 / 20) * 1.05 ** (1 / 5), rel=1e-12)
 
 
 def test_shock_applies_on_top_of_noise() -> None:
     shock = ShockConfig(step=600, size=-0.08, duration=10)
-    plain = index_path(FundamentalConfig(), PRICE, DAY, 1.0, rng(4))
-    shocked = index_path(FundamentalConfig(shocks=[shock]), PRICE, DAY, 1.0, rng(4))
+    plain = fundamental_path(FundamentalConfig(), PRICE, DAY, 1.0, rng(4))
+    shocked = fundamental_path(FundamentalConfig(shocks=[shock]), PRICE, DAY, 1.0, rng(4))
     np.testing.assert_allclose(shocked[610:] / plain[610:], 0.92, rtol=1e-12)
     assert np.array_equal(shocked[:601], plain[:601])
 
@@ -191,7 +191,7 @@ def test_shock_applies_on_top_of_noise() -> None:
 def test_any_shock_moves_by_its_share_of_size(
     step: int, duration: int, size: float, steps: int
 ) -> None:
-    path = index_path(
+    path = fundamental_path(
         calm(shocks=[ShockConfig(step=step, size=size, duration=duration)]),
         PRICE,
         steps,
@@ -217,14 +217,14 @@ def test_csv_one_row_per_step_is_replayed_exactly(tmp_path: Path) -> None:
 def test_csv_ignores_initial_price_and_seed(tmp_path: Path) -> None:
     csv = write_csv(tmp_path / "p.csv", "close\n10\n11\n12\n")
     fundamental = FundamentalConfig(csv=CsvReplayConfig(path=csv, column="close"))
-    a = index_path(fundamental, PRICE, 2, 1.0, rng(1), csv_path=csv)
-    b = index_path(fundamental, 5.0, 2, 1.0, rng(2), csv_path=csv)
+    a = fundamental_path(fundamental, PRICE, 2, 1.0, rng(1), csv_path=csv)
+    b = fundamental_path(fundamental, 5.0, 2, 1.0, rng(2), csv_path=csv)
     assert np.array_equal(a, [10.0, 11.0, 12.0]) and np.array_equal(a, b)
 
 
 def test_csv_path_defaults_to_the_configs_path(tmp_path: Path) -> None:
     csv = write_csv(tmp_path / "p.csv", "price\n10\n11\n12\n")
-    path = index_path(FundamentalConfig(csv=CsvReplayConfig(path=csv)), PRICE, 2, 1.0, rng())
+    path = fundamental_path(FundamentalConfig(csv=CsvReplayConfig(path=csv)), PRICE, 2, 1.0, rng())
     assert np.array_equal(path, [10.0, 11.0, 12.0])
 
 

@@ -305,7 +305,8 @@ def _liquidations() -> pd.DataFrame:
 
 
 def _timeseries() -> pd.DataFrame:
-    """Twelve steps: the mark falls harder than the index, then jumps up at step 10."""
+    """Twelve steps: the mark falls harder than the index, then jumps up at step 10 (the index is its
+    own fundamental here: no flow moved spot)."""
     mark = [100, 100, 100, 95, 90, 92, 88, 90, 90, 90, 99, 100]
     index = [100, 100, 100, 98, 96, 97, 96, 96, 96, 96, 97, 97]
     n = len(mark)
@@ -314,6 +315,9 @@ def _timeseries() -> pd.DataFrame:
             "step": np.arange(n),
             "mark": np.array(mark, dtype=float),
             "index": np.array(index, dtype=float),
+            "fundamental": np.array(index, dtype=float),
+            "basis": [0.0, 0.001, -0.002, -0.03, -0.06, -0.05, -0.08, -0.06, -0.06, -0.06, 0.02, 0.03],
+            "arbitrage_margin_use": [0.0] * 3 + [0.5, 0.9, 0.4] + [0.1] * 6,
             "open_interest_notional": np.linspace(1000.0, 890.0, n),
             "insurance_fund": [50, 50, 50, 45, 45, 40, 43, 43, 43, 43, 44, 46.0],
             "bad_debt": [0, 0, 0, 5, 5, 5, 7, 7, 7, 7, 7, 7.0],
@@ -391,6 +395,7 @@ def _single(step: int, side: str) -> pd.DataFrame:
 def test_index_moving_the_other_way_gives_negative_index_move_and_infinite_amplification():
     ts = pd.DataFrame({"step": [0, 1, 2], "mark": [100.0, 100.0, 90.0], "index": [100.0] * 3})
     ts.loc[2, "index"] = 101.0
+    ts["fundamental"] = ts["index"]
     row = detect_cascades(_single(2, "long"), ts, gap=0).iloc[0]
     assert row["mark_move"] == pytest.approx(0.10)
     assert row["index_move"] == pytest.approx(-0.01)
@@ -401,6 +406,7 @@ def test_short_cascade_measures_the_rise():
     ts = pd.DataFrame(
         {"step": [0, 1, 2], "mark": [100.0, 80.0, 90.0], "index": [100.0, 90.0, 99.0]}
     )
+    ts["fundamental"] = ts["index"]
     up = detect_cascades(_single(2, "short"), ts, gap=0).iloc[0]
     down = detect_cascades(_single(2, "long"), ts, gap=0).iloc[0]
     assert up["mark_move"] == pytest.approx(0.125)  # 80 -> 90 over steps 1..2
@@ -418,6 +424,7 @@ def test_short_cascade_measures_the_rise():
 )
 def test_index_move_is_taken_between_the_steps_of_the_mark_move(mark, index, expected_index_move):
     ts = pd.DataFrame({"step": [0, 1, 2, 3], "mark": mark, "index": index})
+    ts["fundamental"] = ts["index"]
     log = pd.concat([_single(2, "long"), _single(3, "long")], ignore_index=True)
     row = detect_cascades(log, ts, gap=0).iloc[0]
     assert (row["start_step"], row["end_step"]) == (2, 3)
@@ -426,8 +433,20 @@ def test_index_move_is_taken_between_the_steps_of_the_mark_move(mark, index, exp
     assert row["amplification"] == pytest.approx(0.10 / expected_index_move)
 
 
+def test_amplification_is_the_marks_move_over_the_fundamentals():
+    # the fundamental falls 2 %, flow takes spot (the index) down 5 %, the mark 10 %
+    ts = pd.DataFrame({"step": [0, 1, 2], "mark": [100.0, 100.0, 90.0], "index": [100.0, 100.0, 95.0],
+                       "fundamental": [100.0, 100.0, 98.0]})
+    row = detect_cascades(_single(2, "long"), ts, gap=0).iloc[0]
+    assert row["mark_move"] == pytest.approx(0.10)
+    assert row["index_move"] == pytest.approx(0.05)
+    assert row["fundamental_move"] == pytest.approx(0.02)
+    assert row["amplification"] == pytest.approx(5.0)
+
+
 def test_nothing_moved_gives_no_amplification():
     ts = pd.DataFrame({"step": [0, 1], "mark": [100.0, 100.0], "index": [100.0, 100.0]})
+    ts["fundamental"] = ts["index"]
     row = detect_cascades(_single(1, "long"), ts, gap=0).iloc[0]
     assert row["mark_move"] == 0.0
     assert row["index_move"] == 0.0
@@ -436,6 +455,7 @@ def test_nothing_moved_gives_no_amplification():
 
 def test_cascade_outside_the_timeseries_has_nan_moves():
     ts = pd.DataFrame({"step": [0, 1], "mark": [100.0, 90.0], "index": [100.0, 95.0]})
+    ts["fundamental"] = ts["index"]
     row = detect_cascades(_single(50, "long"), ts, gap=0).iloc[0]
     assert row["count"] == 1
     assert math.isnan(row["mark_move"]) and math.isnan(row["amplification"])
@@ -535,6 +555,11 @@ def test_summarize_worked_example():
     assert math.isnan(s["cascade_tail_exponent"])  # three cascades are too few
     assert s["max_drawdown"] == pytest.approx(0.12)
     assert s["index_max_drawdown"] == pytest.approx(0.04)
+    assert s["fundamental_max_drawdown"] == pytest.approx(0.04)
+    assert s["drawdown_amplification"] == pytest.approx(3.0)
+    assert s["mean_abs_basis"] == pytest.approx(0.453 / 12)
+    assert s["max_abs_basis"] == pytest.approx(0.08)
+    assert s["peak_arbitrage_margin_use"] == pytest.approx(0.9)
     assert s["bad_debt"] == pytest.approx(7.0)
     assert s["insurance_fund_low"] == pytest.approx(40.0)
     assert s["insurance_fund_end"] == pytest.approx(46.0)
@@ -545,6 +570,15 @@ def test_summarize_worked_example():
     assert s["steps"] == 12
     assert all(type(value) in (float, int) for value in s.values())
     json.dumps(s)
+
+
+def test_summarize_drawdowns_of_fundamental_index_and_mark():
+    ts = _timeseries()
+    ts["fundamental"] = [100.0, 100, 100, 99, 98, 99, 98, 98, 98, 98, 99, 99]
+    s = summarize(ts, _liquidations(), pd.DataFrame())
+    assert s["fundamental_max_drawdown"] == pytest.approx(0.02)
+    assert s["index_max_drawdown"] == pytest.approx(0.04)
+    assert s["drawdown_amplification"] == pytest.approx(0.12 / 0.02)
 
 
 def test_summarize_uses_step_order_and_finite_amplifications_only():

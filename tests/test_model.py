@@ -104,7 +104,7 @@ def test_same_config_and_seed_reproduce_the_run():
 def test_another_seed_gives_another_run():
     config = small()
     a, b = run(config, seed=11), run(config, seed=12)
-    assert not np.array_equal(a.index_path, b.index_path)
+    assert not np.array_equal(a.spot.fundamental, b.spot.fundamental)
     assert not a.timeseries()["mark"].equals(b.timeseries()["mark"])
     key = "mean_open_interest_notional"                 # finite in every run
     assert a.summary()[key] != b.summary()[key]
@@ -127,20 +127,20 @@ def test_execute_twice_writes_identical_parquet_files(tmp_path: Path):
 
 
 def test_schedules_share_prices_and_traders_on_one_seed():
-    """Common random numbers: arms that differ only in schedule see the same index and traders."""
+    """Common random numbers: arms that differ only in schedule see the same fundamental and traders."""
     arrivals = "retail.arrival_per_day=2"           # about 80 newcomers in 300 steps
     tiered = MarketModel.from_config(small(arrivals), seed=21)
     steep = MarketModel.from_config(small(arrivals, "schedule=schedules/steep.yaml"), seed=21)
     flat = MarketModel.from_config(small(arrivals, NO_LEVERAGE), seed=21)
     for other in (steep, flat):
-        np.testing.assert_array_equal(tiered.index_path, other.index_path)
+        np.testing.assert_array_equal(tiered.spot.fundamental, other.spot.fundamental)
         np.testing.assert_array_equal(tiered.retail.capital, other.retail.capital)
         np.testing.assert_array_equal(tiered.retail.leverage, other.retail.leverage)
         np.testing.assert_array_equal(tiered.retail.strategy, other.retail.strategy)
-    # ... and the index each step is the same whatever the traders did
+    # ... and the fundamental each step is the same whatever the traders did
     tiered.run()
     steep.run()
-    np.testing.assert_array_equal(tiered.timeseries()["index"], steep.timeseries()["index"])
+    np.testing.assert_array_equal(tiered.timeseries()["fundamental"], steep.timeseries()["fundamental"])
     assert not tiered.timeseries()["mark"].equals(steep.timeseries()["mark"])
     # the arrivals come from the population's own stream too
     n = min(len(tiered.retail), len(steep.retail))
@@ -193,13 +193,13 @@ def test_a_shock_sets_off_the_largest_cascade(mechanism_runs):
 
 
 def test_liquidations_amplify_the_shock(mechanism_runs):
-    """In the shock's cascade, the mark falls further than the index over the same steps."""
+    """In the shock's cascade, the mark falls further than the fundamental over the same steps."""
     amplification = []
     for model in mechanism_runs["shock"]:
         cascade = largest_cascade(model.cascades())
         assert overlaps_shock(cascade)
-        assert cascade["index_move"] > 0.03          # the shock itself is in the window
-        amplification.append(cascade["mark_move"] / cascade["index_move"])
+        assert cascade["fundamental_move"] > 0.03          # the shock itself is in the window
+        amplification.append(cascade["mark_move"] / cascade["fundamental_move"])
         assert cascade["amplification"] == pytest.approx(amplification[-1])
     assert np.mean(amplification) > 1.0, np.round(amplification, 3)
 
@@ -211,7 +211,7 @@ def test_without_leverage_the_shock_liquidates_no_one(mechanism_runs):
         assert len(unlevered.cascades()) == 0
         assert unlevered.summary()["liquidation_count"] == 0
         # the shock was there all the same
-        np.testing.assert_array_equal(shocked.index_path, unlevered.index_path)
+        np.testing.assert_array_equal(shocked.spot.fundamental, unlevered.spot.fundamental)
         assert unlevered.exchange.open_interest() > 0 or unlevered.summary()["mean_open_interest_notional"] > 0
 
 
@@ -237,7 +237,7 @@ def test_run_steps_and_collects_one_row_per_step():
     ts = model.timeseries()
     assert len(ts) == 26
     assert ts["step"].tolist() == list(range(26))
-    np.testing.assert_array_equal(ts["index"].to_numpy(), model.index_path[:26])
+    np.testing.assert_array_equal(ts["index"].to_numpy(), model.spot.fundamental[:26])
     assert ts["mark"].iloc[-1] == model.exchange.mark
     assert model.running
     model.run()                                   # the rest of the configured steps, then stops

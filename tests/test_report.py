@@ -90,7 +90,8 @@ def test_sobol_indices_find_the_parameter_that_matters() -> None:
 
 def test_run_figure_still_draws_a_run(tmp_path: Path) -> None:
     steps = np.arange(50)
-    timeseries = pd.DataFrame({"step": steps, "index": 100 + steps * 0.1, "mark": 100 + steps * 0.11,
+    timeseries = pd.DataFrame({"step": steps, "fundamental": 100 + steps * 0.09, "index": 100 + steps * 0.1,
+                               "mark": 100 + steps * 0.11,
                                "hhi_accounts": 0.2, "hhi_entities": 0.3, "top10_share": 0.5, "whale_share": 0.4,
                                "insurance_fund": 1e6, "bad_debt": 0.0})
     liquidations = pd.DataFrame({"step": [10, 10, 20], "side": ["long", "long", "short"],

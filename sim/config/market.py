@@ -3,6 +3,8 @@ funding, and the measures taken of it."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import (
     Field,
     NonNegativeFloat,
@@ -19,6 +21,10 @@ class MarketConfig(Section):
     initial_price: PositiveFloat = 100_000.0
     lot_size: PositiveFloat = 0.001
     mark_band: NonNegativeFloat = Field(default=0.005, description="mark held within index x (1 +- band)")
+    mark: Literal["exchange", "book_mid"] = Field(
+        default="exchange", description="exchange: Binance's median of three prices; book_mid: the perpetual's mid")
+    basis_window: PositiveInt = Field(
+        default=5, description="steps in the moving average of the basis (book mid - index) the exchange rule reads")
 
 
 class FeeConfig(Section):

@@ -75,3 +75,27 @@ class NetworkConfig(Section):
     rewire: float = Field(default=0.1, ge=0.0, le=1.0)
 
 
+class ArbitrageurConfig(Section):
+    """Basis traders: each holds collateral on the exchange and cash and coins on spot, buys the cheaper
+    market and sells the dearer one when the basis pays for the fees, and unwinds as they converge."""
+
+    count: NonNegativeInt = Field(default=3, description="arbitrageurs (0: spot moves only with the fundamental)")
+    capital: NonNegativeFloat = Field(default=50_000_000.0, description="each arbitrageur's capital, USD")
+    perp_share: float = Field(default=0.2, gt=0.0, lt=1.0,
+                              description="share of capital posted as collateral on the exchange; the rest is on "
+                                          "spot, half in cash and half in coins")
+    leverage_use: float = Field(default=0.5, gt=0.0, le=1.0,
+                                description="share of the position the perp margin could carry that it will hold")
+    entry_basis: PositiveFloat = Field(default=0.002, description="|basis| above which it trades (covers the fees)")
+    full_basis: PositiveFloat = Field(default=0.01, description="|basis| at which it uses its whole capacity")
+    exit_basis: NonNegativeFloat = Field(default=0.0005, description="|basis| below which it unwinds")
+    trade_share: float = Field(default=0.25, gt=0.0, le=1.0, description="most of its capacity it trades in a step")
+    unwind_rate: float = Field(default=0.2, gt=0.0, le=1.0, description="share of the position unwound a step")
+    margin_buffer: float = Field(default=2.0, ge=1.0,
+                                 description="de-risks when perp equity falls below this multiple of maintenance")
+
+    @model_validator(mode="after")
+    def _bands(self) -> ArbitrageurConfig:
+        if not self.exit_basis < self.entry_basis < self.full_basis:
+            raise ValueError("entry_basis: needs exit_basis < entry_basis < full_basis")
+        return self

@@ -25,6 +25,7 @@ from sim.config.market import (
 )
 from sim.config.overrides import apply_override, parse_override
 from sim.config.populations import (
+    ArbitrageurConfig,
     LiquidatorConfig,
     MarketMakerConfig,
     NetworkConfig,
@@ -32,6 +33,7 @@ from sim.config.populations import (
     WhaleConfig,
 )
 from sim.config.section import ConfigError, Section
+from sim.config.spot import SpotConfig
 from sim.schedules import (
     Schedule,
     SpecError,
@@ -60,10 +62,12 @@ class RunConfig(Section):
     insurance_fund: InsuranceConfig = InsuranceConfig()
     funding: FundingConfig = FundingConfig()
     fundamental: FundamentalConfig = FundamentalConfig()
+    spot: SpotConfig = SpotConfig()
     market_makers: MarketMakerConfig = MarketMakerConfig()
     retail: RetailConfig = RetailConfig()
     whales: WhaleConfig = WhaleConfig()
     liquidators: LiquidatorConfig = LiquidatorConfig()
+    arbitrageurs: ArbitrageurConfig = ArbitrageurConfig()
     network: NetworkConfig = NetworkConfig()
     metrics: MetricsConfig = MetricsConfig()
     base_dirs: list[Path] = Field(default=[Path(".")], exclude=True,

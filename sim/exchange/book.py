@@ -158,6 +158,10 @@ class LinearImpact:
     impact: float
     lot_size: float
     fills: list[Fill] = field(default_factory=list)
+    last_price: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.last_price = self.price
 
     def mid(self) -> float:
         return self.price
@@ -178,4 +182,5 @@ class LinearImpact:
         self.price *= 1.0 + move
         fill = Fill(self.maker, lots, average)
         self.fills.append(fill)
+        self.last_price = average
         return [fill]

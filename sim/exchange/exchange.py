@@ -14,8 +14,10 @@ import pandas as pd
 from sim.exchange.accounts import KINDS, AccountBook
 from sim.exchange.adl import AutoDeleveraging
 from sim.exchange.events import Counters, LiquidationLog
+from sim.exchange.funding import Funding
 from sim.exchange.insurance import InsuranceFund
 from sim.exchange.liquidation import LiquidationEngine
+from sim.exchange.mark import MarkPrice, MarkRule
 from sim.exchange.orders import Liquidity, OrderBatch, OrderResult, fill_orders, to_lots
 from sim.schedules import Schedule
 
@@ -28,6 +30,8 @@ class Rules:
     taker_fee: float = 0.0005
     maker_fee: float = 0.0002
     mark_band: float = 0.005
+    mark_rule: MarkRule = "book_mid"
+    basis_window: int = 1
     penalty_rate: float = 0.005
     partial_liquidation: bool = True
     partial_buffer: float = 0.1
@@ -39,11 +43,14 @@ class Exchange(AccountBook):
     """The account book with the exchange's rules: margin, prices, orders, funding, liquidation."""
 
     def __init__(self, schedule: Schedule, rules: Rules = Rules(), *, index_price: float,
-                 insurance_fund: float = 0.0, liquidity: Liquidity | None = None, capacity: int = 1024):
+                 insurance_fund: float = 0.0, liquidity: Liquidity | None = None, funding: Funding | None = None,
+                 capacity: int = 1024):
         super().__init__(rules.lot_size, index_price, capacity)
         self.schedule = schedule
         self.rules = rules
         self.liquidity = liquidity
+        self.funding = funding
+        self.mark_price = MarkPrice(rules.mark_rule, rules.mark_band, rules.basis_window)
         self.index = float(index_price)
         self.step = 0
         self.counters = Counters()
@@ -129,37 +136,49 @@ class Exchange(AccountBook):
 
     # ---------------------------------------------------------------- prices
     def set_index(self, price: float) -> None:
-        """The fundamental's new index price; the mark follows within its band."""
+        """The new index price (the spot price); the mark follows."""
         self.index = float(price)
         self.update_mark()
 
     def update_mark(self) -> float:
-        """Mark = book mid held within index x (1 +- band); the index alone when there is no book."""
-        band = self.rules.mark_band
-        reference = self.liquidity.mid() if self.liquidity is not None else self.index
-        self.mark = min(max(float(reference), self.index * (1.0 - band)), self.index * (1.0 + band))
+        """The mark by the exchange's rule (``mark.py``); the index alone when there is no book."""
+        if self.liquidity is None:
+            mid = last = self.index
+        else:
+            mid, last = self.liquidity.mid(), self.liquidity.last_price
+        premium = self.funding.premium_to_come(self.step) if self.funding is not None else 0.0
+        self.mark = self.mark_price.price(self.index, mid, last, premium)
         return self.mark
+
+    def sample_basis(self) -> None:
+        """Record this step's basis (book mid - index) for the mark's moving average."""
+        mid = self.liquidity.mid() if self.liquidity is not None else self.index
+        self.mark_price.sample(self.index, mid)
 
     # ---------------------------------------------------------------- orders and funding
     def to_lots(self, size: float | np.ndarray) -> int | np.ndarray:
         """Units to whole lots, toward zero (``orders.to_lots`` at this exchange's lot size)."""
         return to_lots(size, self.lot_size)
 
-    def submit_market_order(self, account: int, size: float, reduce_only: bool = False) -> OrderResult:
+    def submit_market_order(self, account: int, size: float, reduce_only: bool = False,
+                            limit_price: float | None = None) -> OrderResult:
         """Buy (size > 0) or sell at market. Increasing orders must leave equity above initial margin.
 
-        A reducing order is always allowed. A refused order changes nothing and says why.
+        A reducing order is always allowed. A refused order changes nothing and says why. With
+        ``limit_price`` the order takes only levels no worse than it and the rest is cancelled
+        (immediate or cancel).
         """
-        return self.prepare_orders(np.array([account]), np.array([size]), reduce_only).execute(0)
+        limits = None if limit_price is None else [limit_price]
+        return self.prepare_orders(np.array([account]), np.array([size]), reduce_only, limits).execute(0)
 
-    def prepare_orders(self, accounts: np.ndarray, sizes: np.ndarray,
-                       reduce_only: np.ndarray | bool = False) -> OrderBatch:
+    def prepare_orders(self, accounts: np.ndarray, sizes: np.ndarray, reduce_only: np.ndarray | bool = False,
+                       limits: list[float | None] | None = None) -> OrderBatch:
         """Check many market orders at once against the current mark; execute them later, one by one.
 
         This is how a minute's orders from many traders are judged together (vectorised) and then
         filled in the order the caller chooses; only the orders that passed can be executed.
         """
-        return OrderBatch(self, accounts, sizes, reduce_only)
+        return OrderBatch(self, accounts, sizes, reduce_only, limits)
 
     def execute(self, account: int, lots: int, limit_price: float | None, fee_rate: float) -> tuple[int, float, float]:
         """One market order for ``account``, unchecked (the engine's own): (filled lots, cost, taker fee)."""

@@ -21,6 +21,10 @@ class Funding:
         self.rate = 0.0
         self._premium_sum = 0.0
 
+    def premium_to_come(self, step: int) -> float:
+        """The last rate times the share of the interval until the next funding: the mark's first price."""
+        return self.rate * (self.interval_steps - step % self.interval_steps) / self.interval_steps
+
     def settle(self, exchange: Exchange, step: int) -> None:
         """Sample this step's premium; on a funding step, fix the rate and apply it."""
         self._premium_sum += (exchange.mark - exchange.index) / exchange.index

@@ -21,7 +21,9 @@ class Fill(NamedTuple):
 
 
 class Liquidity(Protocol):
-    """Where market orders execute: the order book, or any stand-in with the same two calls."""
+    """Where market orders execute: the order book, or any stand-in with the same calls."""
+
+    last_price: float
 
     def mid(self) -> float: ...
 
@@ -103,10 +105,12 @@ class OrderBatch:
     in the sequence the caller chooses."""
 
     def __init__(self, exchange: Exchange, accounts: np.ndarray, sizes: np.ndarray,
-                 reduce_only: np.ndarray | bool = False):
+                 reduce_only: np.ndarray | bool = False, limits: list[float | None] | None = None):
         """Check every order: whole lots, reduce-only honoured, notional within the schedule's limit,
-        and, for an order that increases its position, equity after the fee covering initial margin."""
+        and, for an order that increases its position, equity after the fee covering initial margin.
+        ``limits`` gives each order a worst price (None: market)."""
         self.exchange = exchange
+        self.limits = limits
         self.accounts = accounts = np.asarray(accounts, dtype=np.int64)
         self.sizes = sizes = np.asarray(sizes, dtype=float)
         self.lots = lots = to_lots(sizes, exchange.lot_size)
@@ -162,8 +166,9 @@ class OrderBatch:
         runnable = [i for i in indices if self.reasons[i] is None and not self._done[i]]
         self._done[runnable] = True
         exchange = self.exchange
+        limits = [None] * len(runnable) if self.limits is None else [self.limits[i] for i in runnable]
         filled, cost, fee = fill_orders(exchange, self.accounts[runnable].tolist(), self.lots[runnable].tolist(),
-                                        [None] * len(runnable), exchange.rules.taker_fee)
+                                        limits, exchange.rules.taker_fee)
         result = {i: (f, c, x) for i, f, c, x in zip(runnable, filled, cost, fee)}
         empty = (0, 0.0, 0.0)
         rows = [result.get(i, empty) for i in indices]

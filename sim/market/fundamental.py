@@ -22,7 +22,7 @@ MINUTES_PER_YEAR = 365 * 24 * 60
 MINUTES_PER_DAY = 24 * 60
 
 
-def index_path(
+def fundamental_path(
     fundamental: FundamentalConfig,
     initial_price: float,
     steps: int,
@@ -38,14 +38,14 @@ def index_path(
     """
     if steps < 0 or dt_minutes <= 0:
         raise ValueError(
-            f"index_path: need steps >= 0 and dt_minutes > 0, got {steps}, {dt_minutes}"
+            f"fundamental_path: need steps >= 0 and dt_minutes > 0, got {steps}, {dt_minutes}"
         )
     shock = _cumulative(_shock_returns(fundamental.shocks, steps))
     if fundamental.csv is not None:
         path = csv_path if csv_path is not None else fundamental.csv.path
         return csv_prices(fundamental.csv, Path(path), steps, dt_minutes) * np.exp(shock)
     if not initial_price > 0:
-        raise ValueError(f"index_path: initial_price must be positive, got {initial_price}")
+        raise ValueError(f"fundamental_path: initial_price must be positive, got {initial_price}")
     returns = _gbm_returns(fundamental.drift, fundamental.volatility, steps, dt_minutes, rng)
     returns += _jump_returns(fundamental, steps, dt_minutes, rng)
     return initial_price * np.exp(_cumulative(returns) + shock)

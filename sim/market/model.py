@@ -13,16 +13,17 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from agents import Liquidator, MarketMaker, RetailPopulation, RetailTrader, Whale
+from agents import Arbitrageur, Liquidator, MarketMaker, RetailPopulation, RetailTrader, Whale
 from agents.market_maker import standings
 from agents.retail import DERISK, draw_traders
 from sim import measures
 from sim.config import RunConfig
 from sim.exchange import Bid, Exchange, LiquidationOffer, OrderBook, Rules
 from sim.exchange.funding import Funding
-from sim.market.fundamental import MINUTES_PER_YEAR, index_path
+from sim.market.fundamental import MINUTES_PER_YEAR, fundamental_path
 from sim.market.network import SocialGraph
 from sim.market.record import MarketRecord, RunTables
+from sim.market.spot import SpotMarket
 from sim.market.trading import trade
 
 VOLATILITY_WINDOW = 10
@@ -35,6 +36,8 @@ def exchange_rules(config: RunConfig) -> Rules:
         taker_fee=config.fees.taker,
         maker_fee=config.fees.maker,
         mark_band=config.market.mark_band,
+        mark_rule=config.market.mark,
+        basis_window=config.market.basis_window,
         penalty_rate=config.liquidation.penalty_rate,
         partial_liquidation=config.liquidation.partial,
         partial_buffer=config.liquidation.partial_buffer,
@@ -45,9 +48,10 @@ def exchange_rules(config: RunConfig) -> Rules:
 class MarketModel(mesa.Model):
     """A perpetual-futures market under a margin schedule, populated from a run config.
 
-    Three random streams derive from the seed: the index path and the population (including
-    arrivals) come from their own ``SeedSequence`` children, so arms of an experiment that differ
-    only in schedule see the same prices and the same traders; behaviour draws use ``self.rng``.
+    Three random streams derive from the seed: the fundamental price path and the population
+    (including arrivals) come from their own ``SeedSequence`` children, so arms of an experiment that
+    differ only in schedule see the same fundamental and the same traders; behaviour draws use
+    ``self.rng``. The index is the spot price: the fundamental moved by the arbitrageurs' flow.
     """
 
     def __init__(self, config: RunConfig, seed: int | None = None):
@@ -55,15 +59,17 @@ class MarketModel(mesa.Model):
         super().__init__(rng=seed)
         self.config = config
         self.seed = seed
-        index_stream, setup_stream = np.random.SeedSequence(seed).spawn(2)
+        fundamental_stream, setup_stream = np.random.SeedSequence(seed).spawn(2)
         self.setup_rng = np.random.default_rng(setup_stream)
         csv_path = config.resolve(config.fundamental.csv.path) if config.fundamental.csv is not None else None
-        self.index_path = index_path(config.fundamental, config.market.initial_price, config.steps,
-                                     config.dt_minutes, np.random.default_rng(index_stream), csv_path)
-        start = float(self.index_path[0])
+        fundamental = fundamental_path(config.fundamental, config.market.initial_price, config.steps,
+                                       config.dt_minutes, np.random.default_rng(fundamental_stream), csv_path)
+        self.spot = SpotMarket(fundamental, config.spot, config.fundamental.volatility)
+        start = self.spot.price
         self.book = OrderBook(start)
+        funding = Funding(config.funding.interval_steps, config.funding.cap, config.funding.interest_rate)
         self.exchange = Exchange(config.build_schedule(), exchange_rules(config), index_price=start,
-                                 insurance_fund=config.insurance_fund.initial, liquidity=self.book)
+                                 insurance_fund=config.insurance_fund.initial, liquidity=self.book, funding=funding)
         self._marks = np.empty(config.steps + 1)
         self._marks[0] = start
         self._recorded = 1
@@ -71,7 +77,6 @@ class MarketModel(mesa.Model):
         self._volatility = 0.0
         self.momentum_signal = 0
         self.reversion_signal = 0
-        self.funding = Funding(config.funding.interval_steps, config.funding.cap, config.funding.interest_rate)
         self.step_events: list[tuple] = []
         self.record = MarketRecord(self)
         self.normal_volatility = config.fundamental.volatility * np.sqrt(config.dt_minutes / MINUTES_PER_YEAR)
@@ -79,6 +84,7 @@ class MarketModel(mesa.Model):
         self.makers = [MarketMaker(self, config.market_makers, self.normal_volatility)
                        for _ in range(config.market_makers.count)]
         self.liquidators = [Liquidator(self, config.liquidators) for _ in range(config.liquidators.count)]
+        self.arbitrageurs = [Arbitrageur(self, config.arbitrageurs) for _ in range(config.arbitrageurs.count)]
         self.whales = [Whale(self, config.whales) for _ in range(config.whales.count)]
         self.retail = RetailPopulation()
         self._slot_of_account: dict[int, int] = {}
@@ -161,9 +167,10 @@ class MarketModel(mesa.Model):
             return
         exchange = self.exchange
         exchange.step = t
-        exchange.set_index(self.index_path[t])
+        self.spot.advance(t)
+        exchange.set_index(self.spot.price)
         self._refresh_quotes()
-        self.funding.settle(exchange, t)
+        exchange.funding.settle(exchange, t)
         self._arrivals()
         trade(self)
         first_event = len(exchange.events)
@@ -174,6 +181,7 @@ class MarketModel(mesa.Model):
         for liquidator in self.liquidators:
             liquidator.unwind()
         exchange.fund.unwind(self.config.insurance_fund.unwind_rate)
+        exchange.sample_basis()
         self._marks[t] = exchange.mark
         self._recorded = t + 1
         self.record.measure()

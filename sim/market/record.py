@@ -59,11 +59,30 @@ class MarketRecord:
             "adl_count": ex.counters.adl_count,
             "liquidation_count": len({event[2] for event in events}),
             "liquidation_notional": float(sum(event[8] for event in events)),
-            "funding_rate": model.funding.rate,
+            "funding_rate": ex.funding.rate,
             "depth_bid": bid_depth * ex.rules.lot_size,
             "depth_ask": ask_depth * ex.rules.lot_size,
             "retail_traders": len(model.retail),
             **concentration,
+            **self.price_formation(),
+        }
+
+    def price_formation(self) -> dict[str, float]:
+        """The fundamental beside the index (spot) and the perpetual's book, and how much of the
+        arbitrageurs' room is in use."""
+        model = self.model
+        ex = model.exchange
+        mid = model.book.mid()
+        accounts = np.array([arb.account for arb in model.arbitrageurs], dtype=np.int64)
+        equity = float(np.maximum(ex.equity(accounts), 0.0).sum()) if accounts.size else 0.0
+        used = float(np.sum(ex.initial_margin(accounts))) if accounts.size else 0.0
+        return {
+            "fundamental": model.spot.fundamental[model.spot.step],
+            "perp_mid": mid,
+            "basis": mid / ex.index - 1.0,
+            "spot_impact": model.spot.impact(),
+            "arbitrage_position": float(ex.position(None)[accounts].sum() * ex.mark) if accounts.size else 0.0,
+            "arbitrage_margin_use": used / equity if equity > 0 else (1.0 if used > 0 else 0.0),
         }
 
     def tiers(self) -> pd.DataFrame:

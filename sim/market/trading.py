@@ -1,4 +1,4 @@
-"""Step 4, trading: whales and the acting retail traders, in one random order.
+"""Step 4, trading: whales, arbitrageurs and the acting retail traders, in one random order.
 
 Retail orders are decided and margin-checked together at the step's mark, then filled in the random
 sequence, in runs between the whales' own turns: the order of fills is random as the design asks;
@@ -37,17 +37,17 @@ def trade(model: MarketModel) -> None:
     batch = model.exchange.prepare_orders(model.retail.account[orders.slots], orders.sizes, orders.reduce_only)
     filled = np.zeros(len(batch), dtype=np.int64)
     cost = np.zeros(len(batch))
-    whales = len(model.whales)
-    sequence = model.rng.permutation(whales + len(batch))
-    turns = np.flatnonzero(sequence < whales).tolist()
+    actors = [*model.whales, *model.arbitrageurs]
+    sequence = model.rng.permutation(len(actors) + len(batch))
+    turns = np.flatnonzero(sequence < len(actors)).tolist()
     for start, end in zip([-1, *turns], [*turns, len(sequence)]):
-        run = (sequence[start + 1: end] - whales).tolist()
+        run = (sequence[start + 1: end] - len(actors)).tolist()
         if run:
             lots, value, _ = batch.execute_many(run)
             filled[run] = lots
             cost[run] = value
         if end < len(sequence):
-            model.whales[sequence[end]].step()
+            actors[sequence[end]].step()
     units = filled * model.exchange.rules.lot_size
     price = np.divide(cost, units, out=np.zeros_like(cost), where=units != 0)
     record_entries(model, orders, units, price)

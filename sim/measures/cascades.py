@@ -23,6 +23,7 @@ CASCADE_COLUMNS: dict[str, str] = {
     "mark_move": "float64",
     "index_move": "float64",
     "amplification": "float64",
+    "fundamental_move": "float64",
 }
 
 
@@ -44,12 +45,12 @@ def largest_move(prices: np.ndarray, up: bool) -> tuple[float, int, int]:
     return float(moves[end]), start, end
 
 
-def _amplification(mark_move: float, index_move: float) -> float:
-    """mark_move / index_move; inf when only the mark moved, NaN when neither moved."""
-    if np.isnan(mark_move) or np.isnan(index_move):
+def amplification_of(mark_move: float, fundamental_move: float) -> float:
+    """mark_move / fundamental_move; inf when only the mark moved, NaN when neither moved."""
+    if np.isnan(mark_move) or np.isnan(fundamental_move):
         return float("nan")
-    if index_move > MOVE_EPS:
-        return mark_move / index_move
+    if fundamental_move > MOVE_EPS:
+        return mark_move / fundamental_move
     return float("inf") if mark_move > MOVE_EPS else float("nan")
 
 
@@ -64,9 +65,11 @@ def detect_cascades(liquidations: pd.DataFrame, timeseries: pd.DataFrame, gap: i
     A cascade is a run of liquidation steps with at most ``gap`` quiet steps between two of them.
     mark_move is the mark's largest move in the cascade's direction (fall for a long-side cascade,
     rise when short notional exceeds long) over steps start-1..end, as a positive fraction.
-    index_move is the index's signed move, same direction and base, between the same two steps as
-    that mark move. amplification = mark_move / index_move if index_move > 1e-12; else inf if the
-    mark moved, NaN if it did not (or if the timeseries has no row in the window).
+    index_move and fundamental_move are the index's and the fundamental's signed moves, same direction
+    and base, between the same two steps as that mark move. amplification = mark_move /
+    fundamental_move if fundamental_move > 1e-12 (how far the market took the mark beyond what the
+    fundamental did); else inf if the mark moved, NaN if it did not (or if the timeseries has no row
+    in the window).
     """
     if gap < 0:
         raise ValueError(f"gap must be >= 0, got {gap}")
@@ -116,23 +119,28 @@ def detect_cascades(liquidations: pd.DataFrame, timeseries: pd.DataFrame, gap: i
     ts_step = ts["step"].to_numpy(dtype=np.int64) if len(ts) else np.zeros(0, dtype=np.int64)
     ts_mark = ts["mark"].to_numpy(dtype=float) if len(ts) else np.zeros(0)
     ts_index = ts["index"].to_numpy(dtype=float) if len(ts) else np.zeros(0)
+    ts_fundamental = ts["fundamental"].to_numpy(dtype=float) if len(ts) else np.zeros(0)
     lo = np.searchsorted(ts_step, start - 1, side="left")
     hi = np.searchsorted(ts_step, end, side="right")
     up = (table["short_notional"] > table["long_notional"]).to_numpy()
     mark_move = np.full(n, np.nan)
     index_move = np.full(n, np.nan)
+    fundamental_move = np.full(n, np.nan)
     amplification = np.full(n, np.nan)
     for c in range(n):
         move, a, b = largest_move(ts_mark[lo[c] : hi[c]], bool(up[c]))
         if a < 0:
             continue
-        index = ts_index[lo[c] : hi[c]]
         direction = 1.0 if up[c] else -1.0
+        index = ts_index[lo[c] : hi[c]]
+        fundamental = ts_fundamental[lo[c] : hi[c]]
         mark_move[c] = move
         index_move[c] = direction * (index[b] - index[a]) / index[a]
-        amplification[c] = _amplification(mark_move[c], index_move[c])
+        fundamental_move[c] = direction * (fundamental[b] - fundamental[a]) / fundamental[a]
+        amplification[c] = amplification_of(mark_move[c], fundamental_move[c])
     table["mark_move"] = mark_move
     table["index_move"] = index_move
     table["amplification"] = amplification
+    table["fundamental_move"] = fundamental_move
     return table.astype(CASCADE_COLUMNS)
 

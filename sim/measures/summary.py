@@ -5,13 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.measures.cascades import largest_move
+from sim.measures.cascades import amplification_of, largest_move
 from sim.measures.tails import tail_exponent
 
 SUMMARY_TIMESERIES_COLUMNS = (
     "step",
     "mark",
     "index",
+    "fundamental",
+    "basis",
+    "arbitrage_margin_use",
     "hhi_accounts",
     "hhi_entities",
     "top10_share",
@@ -66,6 +69,8 @@ def summarize(
     insurance = column("insurance_fund")
     mark = column("mark")
     index = column("index")
+    fundamental = column("fundamental")
+    basis = np.abs(column("basis"))
 
     if len(liquidations):
         notional = liquidations["notional"].to_numpy(dtype=float)
@@ -91,6 +96,8 @@ def summarize(
         finite = cascade_notional = np.zeros(0)
         largest_notional, largest_count, largest_rounds, infinite = 0.0, 0, 0, 0
 
+    mark_drawdown = largest_move(mark, up=False)[0] if mark.size else 0.0
+    fundamental_drawdown = largest_move(fundamental, up=False)[0] if fundamental.size else 0.0
     return {
         "peak_hhi_accounts": _peak(hhi_accounts),
         "mean_hhi_accounts": _mean(hhi_accounts),
@@ -111,8 +118,13 @@ def summarize(
         "max_amplification": _peak(finite),
         "infinite_amplification_count": infinite,
         "cascade_tail_exponent": tail_exponent(cascade_notional),
-        "max_drawdown": largest_move(mark, up=False)[0] if mark.size else 0.0,
+        "max_drawdown": mark_drawdown,
         "index_max_drawdown": largest_move(index, up=False)[0] if index.size else 0.0,
+        "fundamental_max_drawdown": fundamental_drawdown,
+        "drawdown_amplification": amplification_of(mark_drawdown, fundamental_drawdown),
+        "mean_abs_basis": _mean(basis),
+        "max_abs_basis": _peak(basis),
+        "peak_arbitrage_margin_use": _peak(column("arbitrage_margin_use")),
         "bad_debt": last("bad_debt", 0.0),
         "insurance_fund_low": float(insurance.min()) if insurance.size else float("nan"),
         "insurance_fund_end": last("insurance_fund", float("nan")),

@@ -32,10 +32,11 @@ def liquidation_markers(liquidations: pd.DataFrame) -> pd.DataFrame:
 
 
 def run_figure(timeseries: pd.DataFrame, liquidations: pd.DataFrame, path: Path, title: str = "") -> Path:
-    """Mark and index with liquidation markers, concentration, and the insurance fund, stacked."""
+    """Fundamental, index and mark with liquidation markers, concentration, and the insurance fund, stacked."""
     fig, axes = plt.subplots(3, 1, figsize=(11, 9), sharex=True, gridspec_kw={"height_ratios": [3, 2, 2]})
     price, concentration, fund = axes
-    price.plot(timeseries["step"], timeseries["index"], color="0.55", lw=1.0, label="index")
+    price.plot(timeseries["step"], timeseries["fundamental"], color="0.7", lw=1.0, ls=":", label="fundamental")
+    price.plot(timeseries["step"], timeseries["index"], color="tab:orange", lw=1.0, label="index (spot)")
     price.plot(timeseries["step"], timeseries["mark"], color="tab:blue", lw=1.0, label="mark")
     markers = liquidation_markers(liquidations)
     if len(markers):

@@ -133,10 +133,13 @@ def once_per_step(card: Callable[..., solara.Element]) -> Callable[[Draw], Calla
 
 @once_per_step(ChartCard)
 def PriceView(model: VisualMarket) -> tuple[str, ...]:
-    """Index and mark over the last hours; liquidations as circles sized by notional, coloured by side."""
-    step = model.record.measures["step"]
-    caption = (f"step {step:,} ({clock(step, model.config.dt_minutes)}) · mark {model.exchange.mark:,.0f}"
-               f" · index {model.exchange.index:,.0f} · last {WINDOW // 60} h · circle area: notional")
+    """Fundamental, index and mark over the last hours; liquidations as circles sized by notional,
+    coloured by side."""
+    m = model.record.measures
+    step = m["step"]
+    caption = (f"step {step:,} ({clock(step, model.config.dt_minutes)}) · mark {m['mark']:,.0f}"
+               f" · index {m['index']:,.0f} · fundamental {m['fundamental']:,.0f} · basis {m['basis']:+.2%}"
+               f" · last {WINDOW // 60} h · circle area: notional")
     return "Price and liquidations", to_json(price_chart()), to_json(price_data(model, model.watch)), caption
 
 

@@ -47,11 +47,11 @@ if TYPE_CHECKING:
 
 
 def price_data(model: MarketModel, watch: RunWatch) -> dict[str, list]:
-    """Index and mark over the window; liquidations summed per step and side, at the mark after."""
+    """Fundamental, index (spot) and mark over the window; liquidations summed per step and side, at
+    the mark after."""
     step = window_column(model, "step")
     keep = thin(len(step), MAX_POINTS)
-    prices = records(step=step[keep].astype(int), index=window_column(model, "index")[keep],
-                     mark=window_column(model, "mark")[keep])
+    prices = records(step=step[keep].astype(int), **{name: window_column(model, name)[keep] for name in PRICE_SERIES})
     events = watch.window_events(model)
     if events:
         step = np.array([e[EVENT_STEP] for e in events], dtype=np.int64)
@@ -68,16 +68,20 @@ def price_data(model: MarketModel, watch: RunWatch) -> dict[str, list]:
     return {"prices": prices, "liquidations": liquidations}
 
 
+PRICE_SERIES = ("fundamental", "index", "mark")
+
+
 @cache
 def price_chart() -> dict[str, Any]:
-    base = alt.Chart(alt.NamedData("prices")).transform_fold(["index", "mark"], as_=["series", "price"])
+    base = alt.Chart(alt.NamedData("prices")).transform_fold(list(PRICE_SERIES), as_=["series", "price"])
     lines = base.mark_line(strokeWidth=1.5).encode(
         x=alt.X("step:Q", title="step (minutes)"),
         y=alt.Y("price:Q", title="price (USD)", scale=alt.Scale(zero=False)),
-        color=alt.Color("series:N", scale=alt.Scale(domain=["index", "mark"], range=["#9a9a9a", "#1d3557"]),
+        color=alt.Color("series:N", scale=alt.Scale(domain=list(PRICE_SERIES),
+                                                    range=["#b5b5b5", "#e09f3e", "#1d3557"]),
                         legend=alt.Legend(title=None, orient="bottom", direction="horizontal")),
-        strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=["index", "mark"], range=[[4, 3], [1, 0]]),
-                                  legend=None))
+        strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=list(PRICE_SERIES),
+                                                              range=[[2, 2], [4, 3], [1, 0]]), legend=None))
     dots = alt.Chart(alt.NamedData("liquidations")).mark_circle(opacity=0.75, stroke="white", strokeWidth=0.5).encode(
         x="step:Q", y="price:Q",
         size=alt.Size("notional:Q", scale=alt.Scale(range=[15, 500]), legend=None),
@@ -145,7 +149,7 @@ def concentration_data(model: MarketModel) -> dict[str, list]:
     accounts = open_accounts(model)
     ex = model.exchange
     population, share = measures.lorenz_curve(ex.notional(accounts))
-    keep = thin(len(population), LORENZ_POINTS)
+    keep = np.union1d([0], thin(len(population), LORENZ_POINTS - 1))
     return {"series": series, "lorenz": records(accounts=population[keep], open_interest=share[keep])}
 
 

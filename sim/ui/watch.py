@@ -55,7 +55,7 @@ class CascadeLog:
         liquidations = pd.DataFrame.from_records(events, columns=LIQUIDATION_COLUMNS)
         vars_ = model.datacollector.model_vars
         lo, hi = max(self._first_step - 1, 0), self._last_step + 1
-        timeseries = pd.DataFrame({name: vars_[name][lo:hi] for name in ("step", "mark", "index")})
+        timeseries = pd.DataFrame({name: vars_[name][lo:hi] for name in ("step", "mark", "index", "fundamental")})
         row = measures.detect_cascades(liquidations, timeseries, self.gap).iloc[0].to_dict()
         row["cascade"] = len(self.closed)
         return row

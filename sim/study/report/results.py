@@ -13,7 +13,8 @@ from sim.study.sweep import open_folder
 
 LEVEL = 0.95
 FIGURE_MEASURES = ("liquidation_notional", "largest_cascade_notional", "cascade_count", "max_drawdown",
-                   "mean_amplification", "peak_hhi_entities", "mean_whale_share", "bad_debt")
+                   "drawdown_amplification", "max_abs_basis", "peak_hhi_entities", "mean_whale_share", "bad_debt",
+                   "mean_amplification")
 CONCENTRATION_MEASURES = ("peak_hhi_entities", "mean_hhi_entities", "mean_top10_share", "mean_whale_share")
 CONCENTRATION_SERIES = (("hhi_entities", "HHI of open interest over entities"), ("whale_share", "whale share of open interest"))
 NOT_MEASURES = frozenset({"run_id", "arm", "arm_label", "replicate", "seed", "sample_index", "status", "error",

@@ -57,7 +57,7 @@ def paired_differences(results: SweepResults) -> pd.DataFrame:
         for measure in results.measures:
             control = theirs.loc[seeds, measure].to_numpy(dtype=float)
             mean, low, high, n = mean_interval(mine.loc[seeds, measure].to_numpy(dtype=float) - control)
-            base = float(np.nanmean(control)) if len(seeds) else float("nan")
+            base = float(np.nanmean(control)) if np.isfinite(control).any() else float("nan")
             rows.append({"arm": arm.arm, "label": arm.label, "control": labels[arm.control], "measure": measure,
                          "pairs": n, "difference": mean, "low": low, "high": high, "control_mean": base})
     return pd.DataFrame(rows)
