@@ -23,7 +23,8 @@ class RetailPopulation:
     """Per-trader arrays, indexed by a trader's ``slot``; grown by doubling as traders arrive."""
 
     FIELDS = {"account": np.int64, "capital": float, "leverage": float, "strategy": np.int8,
-              "uses_stops": bool, "entry_equity": float, "entry_margin": float, "exit_flag": np.int8}
+              "uses_stops": bool, "entry_equity": float, "entry_margin": float, "entry_leverage": float,
+              "exit_flag": np.int8}
 
     def __init__(self) -> None:
         self._buffers = {name: np.zeros(0, dtype=dtype) for name, dtype in self.FIELDS.items()}
@@ -50,7 +51,8 @@ class RetailPopulation:
                 self._buffers[name] = grown
         new = slice(start, start + count)
         values = {"account": accounts, "capital": capital, "leverage": leverage, "strategy": strategy,
-                  "uses_stops": uses_stops, "entry_equity": 0.0, "entry_margin": 0.0, "exit_flag": 0}
+                  "uses_stops": uses_stops, "entry_equity": 0.0, "entry_margin": 0.0, "entry_leverage": 0.0,
+                  "exit_flag": 0}
         for name, value in values.items():
             self._buffers[name][new] = value
         self._n += count
@@ -138,12 +140,15 @@ def signals(model: mesa.Model, slots: np.ndarray) -> np.ndarray:
 
 
 def record_entries(model: mesa.Model, orders: RetailOrders, filled: np.ndarray, price: np.ndarray) -> None:
-    """After the fills, remember each new position's equity and margin: stops are measured from them."""
+    """After the fills, remember each new position's equity, margin and leverage (notional over the
+    equity behind it): stops are measured from them, and the measures read the leverage held."""
     pop: RetailPopulation = model.retail
     opened = orders.opening & (filled != 0)
     slots = orders.slots[opened]
+    notional = np.abs(filled[opened]) * price[opened]
     pop.entry_equity[slots] = model.exchange.equity(pop.account[slots])
-    pop.entry_margin[slots] = np.abs(filled[opened]) * price[opened] / pop.leverage[slots]
+    pop.entry_margin[slots] = notional / pop.leverage[slots]
+    pop.entry_leverage[slots] = notional / np.maximum(pop.entry_equity[slots], 1e-9)
 
 
 class RetailTrader(mesa.Agent):

@@ -78,6 +78,7 @@ class MarketModel(mesa.Model):
         self.momentum_signal = 0
         self.reversion_signal = 0
         self.step_events: list[tuple] = []
+        self.liquidated_leverage: dict[int, float] = {}
         self.record = MarketRecord(self)
         self.normal_volatility = config.fundamental.volatility * np.sqrt(config.dt_minutes / MINUTES_PER_YEAR)
 
@@ -230,6 +231,9 @@ class MarketModel(mesa.Model):
         """Record this step's liquidations; neighbours of liquidated retail traders may de-risk."""
         events = self.exchange.events.since(first_event)
         self.step_events = events
+        for row, event in enumerate(events, start=first_event):
+            if event[5] == "retail":
+                self.liquidated_leverage[row] = float(self.retail.entry_leverage[self._slot_of_account[event[2]]])
         liquidated = {e[2] for e in events if e[5] == "retail"}
         chance = self.config.retail.derisk_on_neighbour_liquidation
         for account in sorted(liquidated):
@@ -246,8 +250,14 @@ class MarketModel(mesa.Model):
         return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
 
     def liquidations(self) -> pd.DataFrame:
-        """Every liquidation action so far, one row each."""
-        return self.exchange.events.frame()
+        """Every liquidation action so far, one row each, with the leverage a retail trader opened the
+        liquidated position at (NaN for other kinds)."""
+        frame = self.exchange.events.frame()
+        leverage = np.full(len(frame), np.nan)
+        rows = np.fromiter(self.liquidated_leverage, dtype=np.int64, count=len(self.liquidated_leverage))
+        leverage[rows] = list(self.liquidated_leverage.values())
+        frame["entry_leverage"] = leverage
+        return frame
 
     def cascades(self) -> pd.DataFrame:
         """The liquidations so far grouped into cascades, one row each."""

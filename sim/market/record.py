@@ -63,9 +63,19 @@ class MarketRecord:
             "depth_bid": bid_depth * ex.rules.lot_size,
             "depth_ask": ask_depth * ex.rules.lot_size,
             "retail_traders": len(model.retail),
+            "retail_leverage": self.retail_leverage(),
             **concentration,
             **self.price_formation(),
         }
+
+    def retail_leverage(self) -> float:
+        """The contract-weighted leverage of open retail positions: each position's entry leverage
+        weighted by its notional now (0 with none open)."""
+        pop = self.model.retail
+        lots = self.model.exchange.lots[pop.account]
+        weight = np.abs(lots).astype(float)
+        total = weight.sum()
+        return float(weight @ pop.entry_leverage / total) if total > 0 else 0.0
 
     def price_formation(self) -> dict[str, float]:
         """The fundamental beside the index (spot) and the perpetual's book, and how much of the
