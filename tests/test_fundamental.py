@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.config import CsvReplayConfig, JumpConfig, FundamentalConfig, ShockConfig
+from sim.config import CsvReplayConfig, FundamentalConfig, JumpConfig, ShockConfig
 from sim.market.fundamental import index_path
 from sim.schedules import SpecError
 

@@ -1,6 +1,6 @@
 """Run and sweep configs: pydantic models of the files, loaded from YAML with ``--set`` overrides."""
 
-from sim.config.fundamental import CsvReplayConfig, JumpConfig, FundamentalConfig, ShockConfig
+from sim.config.fundamental import CsvReplayConfig, FundamentalConfig, JumpConfig, ShockConfig
 from sim.config.market import (
     FeeConfig,
     FundingConfig,
