@@ -36,7 +36,7 @@ class CsvReplayConfig(Section):
 class FundamentalConfig(Section):
     drift: float = param(0.0, "1/year", "annualised drift of the log index")
     volatility: NonNegativeFloat = param(0.6, "1/sqrt(year)", "annualised volatility of the log index")
-    jumps: JumpConfig = param(JumpConfig(), "-", "jumps of the index: compound Poisson with normal log sizes")
+    jumps: JumpConfig = param(JumpConfig(), "-", "jumps of the index, compound Poisson with normal log sizes")
     shocks: list[ShockConfig] = param([], "-", "scheduled moves of the index, added to the path (none by default)")
     csv: CsvReplayConfig | None = param(None, "-", "a CSV of prices replayed as the index instead of GBM and jumps "
                                         "(off by default; shocks still apply)")

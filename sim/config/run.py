@@ -53,7 +53,7 @@ class RunConfig(Section):
     steps: PositiveInt = param(1_440, "steps", "run length")
     dt_minutes: PositiveFloat = param(1.0, "minutes", "length of one step")
     debug: bool = param(False, "-", "assert the exchange's invariants every step (slower)")
-    market: MarketConfig = param(MarketConfig(), "-", "the contract: initial price, lot size, mark band")
+    market: MarketConfig = param(MarketConfig(), "-", "the contract (initial price, lot size) and the band that holds the mark")
     schedule: dict[str, Any] | str = param(
         "schedules/binance_btcusdt.yaml", "-", "the margin schedule: a schedule file (relative to this file's "
         "folder, then to the files it extends) or a schedule written inline")
@@ -63,11 +63,11 @@ class RunConfig(Section):
     liquidation: LiquidationConfig = param(LiquidationConfig(), "-", "the liquidation engine")
     insurance_fund: InsuranceConfig = param(InsuranceConfig(), "-", "the insurance fund")
     funding: FundingConfig = param(FundingConfig(), "-", "funding payments between longs and shorts")
-    fundamental: FundamentalConfig = param(FundamentalConfig(), "-", "the index path: GBM with jumps and scheduled "
-                                           "shocks, or a CSV replay")
+    fundamental: FundamentalConfig = param(FundamentalConfig(), "-", "the index path (GBM with jumps and scheduled "
+                                           "shocks, or a CSV replay)")
     market_makers: MarketMakerConfig = param(MarketMakerConfig(), "-", "the market makers who quote the book")
     retail: RetailConfig = param(RetailConfig(), "-", "the retail traders")
-    whales: WhaleConfig = param(WhaleConfig(), "-", "the whales: few accounts with large capital")
+    whales: WhaleConfig = param(WhaleConfig(), "-", "the whales, few accounts with large capital")
     liquidators: LiquidatorConfig = param(LiquidatorConfig(), "-", "the liquidators who take over liquidated "
                                           "positions")
     network: NetworkConfig = param(NetworkConfig(), "-", "the retail traders' social graph")
