@@ -10,12 +10,12 @@ from importlib.metadata import version
 from pathlib import Path
 
 import yaml
-from tqdm import tqdm
 
 from sim.config import RunConfig, load_config
 from sim.market import MarketModel
 from sim.market.record import RunTables
 from sim.study.figures import run_figure
+from sim.study.progress import Progress
 
 OUTPUT_FILES = ("config.yaml", "timeseries.parquet", "liquidations.parquet", "cascades.parquet",
                 "tiers.parquet", "summary.json", "run.json", "run.png")
@@ -36,10 +36,10 @@ def default_out(config: RunConfig, seed: int) -> Path:
 
 
 def simulate(config: RunConfig, seed: int | None = None, progress: bool = False) -> MarketModel:
-    """Build the model and run it for the config's steps (with a progress bar if asked)."""
+    """Build the model and run it for the config's steps (showing progress if asked)."""
     model = MarketModel.from_config(config, seed=seed)
-    with tqdm(total=config.steps, disable=not progress, unit="step", desc=config.name, leave=False) as bar:
-        model.run(progress=lambda _step: bar.update(1))
+    with Progress(config.steps, config.name, "step", enabled=progress, leave=False) as shown:
+        model.run(progress=lambda _step: shown.advance())
     return model
 
 
