@@ -25,7 +25,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 def same_values(a: dict, b: dict) -> None:
     assert a.keys() == b.keys()
     for key, value in a.items():
-        x, y = float(value), float(b[key])
+        x, y = (math.nan if v is None else float(v) for v in (value, b[key]))   # JSON writes NaN as null
         assert (math.isnan(x) and math.isnan(y)) or x == y, key
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import platform
+import shlex
 import time
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -15,7 +14,9 @@ from sim.config import RunConfig, load_config
 from sim.market import MarketModel
 from sim.market.record import RunTables
 from sim.study.figures import run_figure
+from sim.study.outputs import write_json
 from sim.study.progress import Progress
+from sim.study.provenance import code_digest, git_state, now, package_versions
 
 OUTPUT_FILES = ("config.yaml", "timeseries.parquet", "liquidations.parquet", "cascades.parquet",
                 "tiers.parquet", "summary.json", "run.json", "run.png")
@@ -28,6 +29,13 @@ class RunResult(RunTables):
     config: RunConfig
     seed: int
     out: Path | None = None
+
+
+def resolved_text(config: RunConfig, seed: int) -> str:
+    """The run's config.yaml: the resolved config (schedule inlined) with the seed that runs."""
+    resolved = config.resolved()
+    resolved["seed"] = seed
+    return yaml.safe_dump(resolved, sort_keys=False)
 
 
 def default_out(config: RunConfig, seed: int) -> Path:
@@ -64,19 +72,28 @@ def run(config: RunConfig | str | Path, seed: int | None = None, steps: int | No
     return result
 
 
+def run_provenance(config: RunConfig, seed: int, wall_seconds: float) -> dict[str, Any]:
+    """run.json: what ran (config file, overrides, seed, steps) and with what (versions, commit, code)."""
+    config_file, overrides = config.origin.get("config_file"), config.origin.get("overrides")
+    command = None
+    if config_file is not None:
+        words = ["tierlab", "run", config_file, *(w for o in overrides for w in ("--set", o)),
+                 "--seed", str(seed), "--steps", str(config.steps)]
+        command = shlex.join(words)
+    return {"config": config.name, "seed": seed, "steps": config.steps, "config_file": config_file,
+            "overrides": overrides, "command": command, "wall_seconds": wall_seconds, "finished": now(),
+            "versions": package_versions(), "git": git_state(), "code": code_digest()}
+
+
 def write_run(result: RunResult, out: Path, wall_seconds: float, figure: bool = True) -> None:
     """A run's folder: resolved config, Parquet tables, summary, provenance and figure."""
     config, seed = result.config, result.seed
     out.mkdir(parents=True, exist_ok=True)
-    resolved = config.resolved()
-    resolved["seed"] = seed
-    (out / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+    (out / "config.yaml").write_text(resolved_text(config, seed))
     for name in ("timeseries", "liquidations", "cascades", "tiers"):
         getattr(result, name).to_parquet(out / f"{name}.parquet", index=False)
-    (out / "summary.json").write_text(json.dumps(result.summary, indent=2, sort_keys=True, default=float) + "\n")
-    info = {"config": config.name, "seed": seed, "steps": config.steps, "wall_seconds": wall_seconds,
-            "python": platform.python_version(), "mesa": version("mesa"), "numpy": version("numpy")}
-    (out / "run.json").write_text(json.dumps(info, indent=2) + "\n")
+    write_json(out / "summary.json", dict(sorted(result.summary.items())))
+    write_json(out / "run.json", run_provenance(config, seed, wall_seconds))
     if figure:
         run_figure(result.timeseries, result.liquidations, out / "run.png", title=f"{config.name} (seed {seed})")
     result.out = out
