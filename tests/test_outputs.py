@@ -10,6 +10,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sim import cli
 from sim.study.provenance import git_state
@@ -65,3 +66,47 @@ def test_run_json_says_enough_to_reproduce_the_run(tmp_path, capsys, monkeypatch
     assert run_cli([*again[1:], "--quiet", "--out", str(tmp_path / "again")], capsys)[0] == 0
     for name in ("config.yaml", "summary.json", "timeseries.parquet", "liquidations.parquet"):
         assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "first" / name).read_bytes(), name
+
+
+def config(folder: Path) -> dict:
+    return yaml.safe_load((folder / "config.yaml").read_text())
+
+
+def folder_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.name not in ("run.json", "run.png")}
+
+
+def test_runs_that_differ_only_in_an_override_keep_both_folders(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(["run", BASELINE, *SHORT], capsys)[0] == 0
+    assert run_cli(["run", BASELINE, *SHORT, "--set", "retail.count=500"], capsys)[0] == 0
+    folders = sorted((tmp_path / "runs").iterdir())
+    assert len(folders) == 2
+    assert all(re.fullmatch(r"baseline-seed42-[0-9a-f]{8}", f.name) for f in folders), folders
+    assert {config(f)["retail"]["count"] for f in folders} == {1000, 500}
+
+
+def test_the_same_config_and_seed_rerun_into_the_same_folder_with_the_same_bytes(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _, out, _ = run_cli(["run", BASELINE, *SHORT, "--seed", "5"], capsys)
+    folder = tmp_path / re.search(r"outputs in (\S+)/", out)[1]
+    before = folder_bytes(folder)
+    _, out, _ = run_cli(["run", BASELINE, *SHORT, "--seed", "5"], capsys)
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == [folder.name]
+    assert folder_bytes(folder) == before
+
+
+def test_an_out_holding_another_run_is_refused_unless_overwrite(tmp_path, capsys):
+    out = tmp_path / "mine"
+    assert run_cli(["run", BASELINE, *SHORT, "--out", str(out)], capsys)[0] == 0
+    before = folder_bytes(out)
+    code, _, err = run_cli(["run", BASELINE, *SHORT, "--set", "whales.count=0", "--out", str(out)], capsys)
+    assert code == 2
+    assert err.strip().splitlines() == [f"tierlab: error: {out}: holds the outputs of another run (another config "
+                                        "or seed); choose another --out, or add --overwrite to replace them"]
+    assert folder_bytes(out) == before
+    assert run_cli(["run", BASELINE, *SHORT, "--out", str(out)], capsys)[0] == 0     # the same run: rewritten
+    code, _, _ = run_cli(["run", BASELINE, *SHORT, "--set", "whales.count=0", "--out", str(out), "--overwrite"],
+                         capsys)
+    assert code == 0
+    assert config(out)["whales"]["count"] == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shlex
 import time
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from sim.config import RunConfig, load_config
+from sim.config import ConfigError, RunConfig, load_config
 from sim.market import MarketModel
 from sim.market.record import RunTables
 from sim.study.figures import run_figure
@@ -39,8 +40,24 @@ def resolved_text(config: RunConfig, seed: int) -> str:
 
 
 def default_out(config: RunConfig, seed: int) -> Path:
-    """Where a run goes when no --out is given: runs/<config name>-seed<seed>."""
-    return Path("runs") / f"{config.name}-seed{seed}"
+    """Where a run goes when no --out is given: runs/<name>-seed<seed>-<8 hex of its config.yaml's hash>,
+    so the same config and seed always go to one folder and any override to another."""
+    digest = hashlib.sha256(resolved_text(config, seed).encode()).hexdigest()[:8]
+    return Path("runs") / f"{config.name}-seed{seed}-{digest}"
+
+
+def claim_out(out: Path, config_text: str, overwrite: bool = False) -> None:
+    """Make sure writing a run into ``out`` replaces no other run's outputs: a folder holding a run of
+    another config or seed is refused (ConfigError) unless ``overwrite``, which deletes those outputs."""
+    held = [out / name for name in OUTPUT_FILES if (out / name).exists()]
+    record = out / "config.yaml"
+    if not held or (record.is_file() and record.read_text() == config_text):
+        return
+    if not overwrite:
+        raise ConfigError(f"{out}: holds the outputs of another run (another config or seed); "
+                          "choose another --out, or add --overwrite to replace them")
+    for path in held:
+        path.unlink()
 
 
 def simulate(config: RunConfig, seed: int | None = None, progress: bool = False) -> MarketModel:
@@ -52,11 +69,13 @@ def simulate(config: RunConfig, seed: int | None = None, progress: bool = False)
 
 
 def run(config: RunConfig | str | Path, seed: int | None = None, steps: int | None = None,
-        out: str | Path | None = None, progress: bool = False, figure: bool = True) -> RunResult:
+        out: str | Path | None = None, progress: bool = False, figure: bool = True,
+        overwrite: bool = False) -> RunResult:
     """Simulate a config (a RunConfig, or the path of a run file) and return its summary and tables.
 
     ``seed`` and ``steps`` override the config's. With ``out``, the run's folder is written too:
     the resolved config, the Parquet tables, summary.json, run.json and (with ``figure``) run.png.
+    A folder holding another run's outputs is refused (ConfigError) unless ``overwrite``.
     """
     if not isinstance(config, RunConfig):
         config = load_config(config)
@@ -64,6 +83,8 @@ def run(config: RunConfig | str | Path, seed: int | None = None, steps: int | No
         config = config.model_copy(deep=True)
         config.steps = steps
     seed = config.seed if seed is None else int(seed)
+    if out is not None:
+        claim_out(Path(out), resolved_text(config, seed), overwrite)
     started = time.perf_counter()
     tables = simulate(config, seed, progress).tables()
     result = RunResult(**vars(tables), config=config, seed=seed)
