@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import mesa
 import numpy as np
 
@@ -28,13 +26,16 @@ class MarketMaker(mesa.Agent):
         self.depth_factor = 1.0
         self.last_index = exchange.index
         self.offsets = config.spread + config.level_spacing * np.arange(config.levels)
+        weights = np.arange(1, config.levels + 1, dtype=float) ** -config.depth_profile
+        self.profile = weights / weights.sum()
 
     def refresh(self, mid: float, standing: tuple[float, bool, float] | None = None) -> None:
         """Replace this maker's quotes around ``mid`` (the book's mid before this step's refresh).
 
         The index's move since the last refresh passes straight into the reference (makers hedge on
-        the index), while the book's own displacement from it, what trading did to the mid, decays
-        at the resilience rate; then the quotes lean against inventory and depth scales with stress.
+        spot, whose price is the index), while the book's own displacement from it, what trading did
+        to the mid, decays at the resilience rate; then the quotes lean against inventory and depth
+        scales with stress.
         ``standing`` is this maker's row of ``standings`` when the model computed all makers' at once.
         """
         model = self.model
@@ -57,22 +58,20 @@ class MarketMaker(mesa.Agent):
         stress = max(0.0, model.recent_volatility() / self.normal_volatility - 1.0) if self.normal_volatility > 0 else 0.0
         loss = (self.peak_equity - equity) / self.peak_equity if self.peak_equity > 0 else 0.0
         self.depth_factor = 1.0 / ((1.0 + cfg.volatility_pull * stress) * (1.0 + cfg.loss_pull * loss))
-        per_level = cfg.depth * self.depth_factor / cfg.levels
+        depth = cfg.depth * self.depth_factor
         lot = exchange.rules.lot_size
         offsets = self.offsets
         bid_room = max(capacity - inventory, 0.0)
         ask_room = max(capacity + inventory, 0.0)
         model.book.set_quotes(
             self.account,
-            reference * (1.0 - offsets), self._level_lots(per_level, bid_room, lot),
-            reference * (1.0 + offsets), self._level_lots(per_level, ask_room, lot),
+            reference * (1.0 - offsets), self._level_lots(min(depth, bid_room), lot),
+            reference * (1.0 + offsets), self._level_lots(min(depth, ask_room), lot),
         )
 
-    def _level_lots(self, per_level: float, room: float, lot: float) -> np.ndarray:
-        """Equal lots per level, cut so that the side's total stays within ``room`` units."""
-        levels = self.config.levels
-        size = min(per_level, room / levels)
-        return np.full(levels, int(math.floor(size / lot)), dtype=np.int64)
+    def _level_lots(self, side_total: float, lot: float) -> np.ndarray:
+        """A side's ``side_total`` units over its levels by the depth profile, in whole lots."""
+        return np.floor(side_total * self.profile / lot).astype(np.int64)
 
 
 def standings(exchange: Exchange, accounts: np.ndarray) -> tuple[list[float], list[bool], list[float]]:

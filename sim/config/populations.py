@@ -20,6 +20,8 @@ class MarketMakerConfig(Section):
     count: NonNegativeInt = param(4, "-", "market makers")
     capital: PositiveFloat = param(5_000_000.0, "USD", "each maker's deposit")
     depth: PositiveFloat = param(20.0, "BTC", "quantity each maker quotes per side, before stress pulls it")
+    depth_profile: NonNegativeFloat = param(0.0, "-", "level k (from 1, nearest first) holds a share of the "
+                                            "side's depth proportional to k^-profile: 0 spreads it evenly")
     levels: PositiveInt = param(20, "-", "price levels per side")
     spread: PositiveFloat = param(0.0002, "fraction", "half-spread: the first level's distance from the "
                                   "reference, as a fraction of price")
