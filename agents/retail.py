@@ -85,12 +85,14 @@ def draw_traders(count: int, config: RetailConfig, rng: np.random.Generator) -> 
 
 @dataclass
 class RetailOrders:
-    """A step's retail orders: who, how much (units, signed), reduce-only, and which open a position."""
+    """A step's retail orders: who, how much (units, signed), reduce-only, which open a position, and
+    each trader's equity when it decided (the margin behind an opening order)."""
 
     slots: np.ndarray
     sizes: np.ndarray
     reduce_only: np.ndarray
     opening: np.ndarray
+    equity: np.ndarray
 
 
 def decide(model: mesa.Model, slots: np.ndarray) -> RetailOrders:
@@ -120,7 +122,8 @@ def decide(model: mesa.Model, slots: np.ndarray) -> RetailOrders:
     opening &= np.abs(open_size) * exchange.mark >= MIN_ORDER_NOTIONAL
     sizes = np.where(close_all, -position, np.where(close_half, -position / 2.0, open_size))
     acting = close_all | close_half | opening
-    return RetailOrders(slots[acting], sizes[acting], (close_all | close_half)[acting], opening[acting])
+    return RetailOrders(slots[acting], sizes[acting], (close_all | close_half)[acting], opening[acting],
+                        equity[acting])
 
 
 def signals(model: mesa.Model, slots: np.ndarray) -> np.ndarray:
@@ -141,14 +144,14 @@ def signals(model: mesa.Model, slots: np.ndarray) -> np.ndarray:
 
 def record_entries(model: mesa.Model, orders: RetailOrders, filled: np.ndarray, price: np.ndarray) -> None:
     """After the fills, remember each new position's equity, margin and leverage (notional over the
-    equity behind it): stops are measured from them, and the measures read the leverage held."""
+    equity the trader decided on): stops are measured from them, and the measures read the leverage."""
     pop: RetailPopulation = model.retail
     opened = orders.opening & (filled != 0)
     slots = orders.slots[opened]
     notional = np.abs(filled[opened]) * price[opened]
     pop.entry_equity[slots] = model.exchange.equity(pop.account[slots])
     pop.entry_margin[slots] = notional / pop.leverage[slots]
-    pop.entry_leverage[slots] = notional / np.maximum(pop.entry_equity[slots], 1e-9)
+    pop.entry_leverage[slots] = notional / orders.equity[opened]
 
 
 class RetailTrader(mesa.Agent):

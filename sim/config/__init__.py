@@ -1,6 +1,12 @@
 """Run and sweep configs: pydantic models of the files, loaded from YAML with ``--set`` overrides."""
 
-from sim.config.fundamental import CsvReplayConfig, FundamentalConfig, JumpConfig, ShockConfig
+from sim.config.fundamental import (
+    CsvReplayConfig,
+    FundamentalConfig,
+    JumpConfig,
+    ShockConfig,
+    StochasticVolatilityConfig,
+)
 from sim.config.market import (
     FeeConfig,
     FundingConfig,
@@ -26,7 +32,7 @@ from sim.config.sweep import SampleConfig, SweepConfig, check_config_key, load_s
 __all__ = [
     "ArbitrageurConfig", "ConfigError", "CsvReplayConfig", "FeeConfig", "FundingConfig", "InsuranceConfig", "JumpConfig",
     "LiquidationConfig", "LiquidatorConfig", "MarketConfig", "MarketMakerConfig", "MetricsConfig",
-    "NetworkConfig", "FundamentalConfig", "RetailConfig", "RunConfig", "SampleConfig", "Section", "ShockConfig", "SpotConfig",
+    "NetworkConfig", "FundamentalConfig", "RetailConfig", "RunConfig", "SampleConfig", "Section", "ShockConfig", "SpotConfig", "StochasticVolatilityConfig",
     "SweepConfig", "WhaleConfig", "apply_override", "check_config_key", "config_from_data", "deep_merge",
     "load_config", "load_sweep", "parse_override", "read_config_data",
 ]

@@ -54,13 +54,39 @@ class RetailConfig(Section):
 
 
 class WhaleConfig(Section):
-    count: NonNegativeInt = 2
-    capital: PositiveFloat = 10_000_000.0
-    leverage_use: float = Field(default=0.9, gt=0.0, le=1.0, description="share of max_notional targeted")
-    build_steps: PositiveInt = 60
-    hunt: bool = False
-    split_accounts: PositiveInt = 1
-    hold_steps: PositiveInt = 240
+    """Large traders, each with its own capital (Pareto), target leverage, conviction and horizon;
+    they enter at random times of their own, exit on their own profit and loss, and top up margin
+    from reserves held off the exchange."""
+
+    count: NonNegativeInt = Field(default=6, description="number of whales")
+    capital: PositiveFloat = Field(default=5_000_000.0, description="smallest whale capital (Pareto scale), USD")
+    capital_tail: PositiveFloat = Field(default=1.5, description="Pareto tail exponent of whale capital")
+    capital_max: PositiveFloat = Field(default=100_000_000.0, description="largest whale capital, USD")
+    reserve_share: float = Field(default=0.3, ge=0.0, lt=1.0,
+                                 description="share of capital held off the exchange to top up margin")
+    leverage_min: float = Field(default=2.0, ge=1.0, description="smallest target leverage (log-uniform)")
+    leverage_max: float = Field(default=20.0, ge=1.0, description="largest target leverage (log-uniform)")
+    conviction_min: float = Field(default=0.2, gt=0.0, le=1.0,
+                                  description="smallest loss, as a share of the margin committed, it rides out")
+    conviction_max: float = Field(default=0.6, gt=0.0, le=1.0,
+                                  description="largest loss, as a share of the margin committed, it rides out")
+    take_profit: PositiveFloat = Field(default=0.5, description="profit, share of the margin committed, it takes")
+    horizon: PositiveInt = Field(default=240, description="median holding time, steps (lognormal)")
+    horizon_sigma: NonNegativeFloat = Field(default=0.75, description="lognormal sigma of the holding time")
+    wait: PositiveFloat = Field(default=360.0, description="mean wait before a position and between two, steps")
+    build_steps: PositiveInt = Field(default=30, description="steps to build or unwind a position")
+    top_up_at: float = Field(default=1.5, ge=1.0, description="tops up when equity < this x maintenance margin")
+    top_up_to: float = Field(default=3.0, ge=1.0, description="... back to this x maintenance margin")
+    hunt: bool = Field(default=False, description="lean on the side with more retail liquidation fuel nearby")
+    split_accounts: PositiveInt = Field(default=1, description="accounts each whale spreads over")
+
+    @model_validator(mode="after")
+    def _ranges(self) -> WhaleConfig:
+        for low, high in (("leverage_min", "leverage_max"), ("conviction_min", "conviction_max"),
+                          ("capital", "capital_max"), ("top_up_at", "top_up_to")):
+            if getattr(self, high) < getattr(self, low):
+                raise ValueError(f"{high}: below {low}")
+        return self
 
 
 class LiquidatorConfig(Section):
@@ -71,8 +97,12 @@ class LiquidatorConfig(Section):
 
 
 class NetworkConfig(Section):
-    degree: PositiveInt = 6
-    rewire: float = Field(default=0.1, ge=0.0, le=1.0)
+    """The retail traders' social graph, which herding reads."""
+
+    kind: Literal["small_world", "scale_free"] = Field(
+        default="small_world", description="small_world (Watts-Strogatz) or scale_free (Barabasi-Albert)")
+    degree: PositiveInt = Field(default=6, description="mean number of traders each follows")
+    rewire: float = Field(default=0.1, ge=0.0, le=1.0, description="small world: share of ties rewired at random")
 
 
 class ArbitrageurConfig(Section):

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy.signal import lfilter
 
 from sim.market.replay import csv_prices
 
 if TYPE_CHECKING:
-    from sim.config import FundamentalConfig, ShockConfig
+    from sim.config import FundamentalConfig, ShockConfig, StochasticVolatilityConfig
 
 MINUTES_PER_YEAR = 365 * 24 * 60
 MINUTES_PER_DAY = 24 * 60
@@ -34,7 +35,9 @@ def fundamental_path(
 
     With ``fundamental.csv`` set the path is the CSV's prices (``csv_path``, already resolved by the
     caller, else ``fundamental.csv.path``) and ``initial_price`` and ``rng`` are not used; otherwise it
-    is GBM plus jumps from ``initial_price``. Scheduled shocks multiply either.
+    is a diffusion from ``initial_price`` (GBM, or with stochastic volatility and Student-t shocks)
+    plus jumps. Scheduled shocks multiply either. Draws come in a fixed order: the normals, the
+    jumps, the volatility components, the t scales, so turning one part on leaves the others' noise.
     """
     if steps < 0 or dt_minutes <= 0:
         raise ValueError(
@@ -46,8 +49,11 @@ def fundamental_path(
         return csv_prices(fundamental.csv, Path(path), steps, dt_minutes) * np.exp(shock)
     if not initial_price > 0:
         raise ValueError(f"fundamental_path: initial_price must be positive, got {initial_price}")
-    returns = _gbm_returns(fundamental.drift, fundamental.volatility, steps, dt_minutes, rng)
-    returns += _jump_returns(fundamental, steps, dt_minutes, rng)
+    z = rng.standard_normal(steps)
+    jumps = _jump_returns(fundamental, steps, dt_minutes, rng)
+    volatility = fundamental.volatility * _volatility_factor(fundamental.stochastic_volatility, steps, dt_minutes, rng)
+    shocks = z if fundamental.innovations_dof is None else _student_t(z, fundamental.innovations_dof, rng)
+    returns = _diffusion_returns(fundamental.drift, volatility, shocks, dt_minutes) + jumps
     return initial_price * np.exp(_cumulative(returns) + shock)
 
 
@@ -56,17 +62,41 @@ def _cumulative(returns: np.ndarray) -> np.ndarray:
     return np.concatenate(([0.0], np.cumsum(returns)))
 
 
-def _gbm_returns(
-    drift: float, volatility: float, steps: int, dt_minutes: float, rng: np.random.Generator
-) -> np.ndarray:
-    """Log returns of GBM with annualised drift and volatility (Ito-corrected).
+def _diffusion_returns(drift: float, volatility: float | np.ndarray, shocks: np.ndarray,
+                       dt_minutes: float) -> np.ndarray:
+    """Log returns with annualised drift and volatility (Ito-corrected) driven by unit-variance
+    ``shocks``: GBM with a constant volatility and normal shocks.
 
-    The normals are drawn even at zero volatility, so the generator advances the same way
-    whatever the volatility and arms that differ only in it share their noise.
+    The shocks are drawn even at zero volatility, so the generator advances the same way whatever
+    the volatility and arms that differ only in it share their noise.
     """
     dt = dt_minutes / MINUTES_PER_YEAR
-    z = rng.standard_normal(steps)
-    return (drift - 0.5 * volatility**2) * dt + volatility * math.sqrt(dt) * z
+    return (drift - 0.5 * volatility**2) * dt + volatility * math.sqrt(dt) * shocks
+
+
+def _volatility_factor(config: StochasticVolatilityConfig, steps: int, dt_minutes: float,
+                       rng: np.random.Generator) -> float | np.ndarray:
+    """Per step, volatility over its mean: exp(X - Var X) with X a sum of stationary AR(1) components,
+    one per timescale, so that the mean variance is unchanged. 1 without stochastic volatility (and
+    then nothing is drawn)."""
+    if config.vol_of_vol == 0.0:
+        return 1.0
+    part = config.vol_of_vol / math.sqrt(len(config.timescales))
+    noise = rng.standard_normal((len(config.timescales), steps + 1))
+    log_volatility = np.zeros(steps)
+    for timescale, eta in zip(config.timescales, noise):
+        phi = math.exp(-dt_minutes / timescale)
+        innovations = part * math.sqrt(1.0 - phi**2) * eta[1:]
+        component = lfilter([1.0], [1.0, -phi], innovations, zi=[phi * part * eta[0]])[0]
+        log_volatility += component
+    return np.exp(log_volatility - config.vol_of_vol**2)
+
+
+def _student_t(z: np.ndarray, dof: float, rng: np.random.Generator) -> np.ndarray:
+    """Student-t shocks with ``dof`` degrees of freedom scaled to unit variance, built on the normals
+    ``z`` (so a path with t shocks shares its noise with the normal one)."""
+    scale = np.sqrt(rng.chisquare(dof, z.size) / dof)
+    return z / scale * math.sqrt((dof - 2.0) / dof)
 
 
 def _jump_returns(

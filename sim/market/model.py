@@ -16,6 +16,7 @@ import pandas as pd
 from agents import Arbitrageur, Liquidator, MarketMaker, RetailPopulation, RetailTrader, Whale
 from agents.market_maker import standings
 from agents.retail import DERISK, draw_traders
+from agents.whale import draw_whales
 from sim import measures
 from sim.config import RunConfig
 from sim.exchange import Bid, Exchange, LiquidationOffer, OrderBook, Rules
@@ -48,10 +49,10 @@ def exchange_rules(config: RunConfig) -> Rules:
 class MarketModel(mesa.Model):
     """A perpetual-futures market under a margin schedule, populated from a run config.
 
-    Three random streams derive from the seed: the fundamental price path and the population
-    (including arrivals) come from their own ``SeedSequence`` children, so arms of an experiment that
-    differ only in schedule see the same fundamental and the same traders; behaviour draws use
-    ``self.rng``. The index is the spot price: the fundamental moved by the arbitrageurs' flow.
+    Four random streams derive from the seed: the fundamental price path, the retail population
+    (including arrivals) and the whales' traits come from their own ``SeedSequence`` children, so arms
+    of an experiment that differ only in schedule see the same fundamental and the same traders;
+    behaviour draws use ``self.rng``. The index is the spot price: the fundamental moved by the arbitrageurs' flow.
     """
 
     def __init__(self, config: RunConfig, seed: int | None = None):
@@ -59,7 +60,7 @@ class MarketModel(mesa.Model):
         super().__init__(rng=seed)
         self.config = config
         self.seed = seed
-        fundamental_stream, setup_stream = np.random.SeedSequence(seed).spawn(2)
+        fundamental_stream, setup_stream, whale_stream = np.random.SeedSequence(seed).spawn(3)
         self.setup_rng = np.random.default_rng(setup_stream)
         csv_path = config.resolve(config.fundamental.csv.path) if config.fundamental.csv is not None else None
         fundamental = fundamental_path(config.fundamental, config.market.initial_price, config.steps,
@@ -86,11 +87,12 @@ class MarketModel(mesa.Model):
                        for _ in range(config.market_makers.count)]
         self.liquidators = [Liquidator(self, config.liquidators) for _ in range(config.liquidators.count)]
         self.arbitrageurs = [Arbitrageur(self, config.arbitrageurs) for _ in range(config.arbitrageurs.count)]
-        self.whales = [Whale(self, config.whales) for _ in range(config.whales.count)]
+        self.whales = [Whale(self, config.whales, traits) for traits in
+                       draw_whales(config.whales.count, config.whales, np.random.default_rng(whale_stream))]
         self.retail = RetailPopulation()
         self._slot_of_account: dict[int, int] = {}
         self.network = SocialGraph(config.retail.count, config.network.degree, config.network.rewire,
-                                   self.setup_rng)
+                                   self.setup_rng, config.network.kind)
         self.add_retail(config.retail.count)
 
         self._refresh_quotes()

@@ -1,4 +1,6 @@
-"""The traders' social graph: a small-world network over retail traders, grown as traders arrive.
+"""The traders' social graph over retail traders, grown as traders arrive: a small world (mostly local
+ties, a few long ones) or a scale-free graph (preferential attachment: a few influencers followed by
+many).
 
 The networkx graph is the record (for the UI and for analysis); a padded neighbour table beside it
 lets the model read every herding trader's neighbours in one numpy operation.
@@ -13,11 +15,15 @@ import numpy as np
 class SocialGraph:
     """Who follows whom among retail traders; node ``i`` is the trader in population slot ``i``."""
 
-    def __init__(self, count: int, degree: int, rewire: float, rng: np.random.Generator):
+    def __init__(self, count: int, degree: int, rewire: float, rng: np.random.Generator,
+                 kind: str = "small_world"):
         self.degree = degree
         self.rng = rng
+        self.kind = kind
         k = min(degree, max(count - 1, 0))
-        if k >= 2:
+        if kind == "scale_free" and count > max(degree // 2, 1):
+            self.graph = nx.barabasi_albert_graph(count, max(degree // 2, 1), seed=int(rng.integers(2**32)))
+        elif kind == "small_world" and k >= 2:
             self.graph = nx.watts_strogatz_graph(count, k, rewire, seed=int(rng.integers(2**32)))
         else:
             self.graph = nx.empty_graph(count)
@@ -53,7 +59,8 @@ class SocialGraph:
             self._width[node] += 1
 
     def add(self, count: int) -> np.ndarray:
-        """Add ``count`` newly arrived traders, each following ``degree // 2`` random earlier ones."""
+        """Add ``count`` newly arrived traders, each following ``degree // 2`` earlier ones: chosen at
+        random in a small world, in proportion to how many already follow them in a scale-free graph."""
         start = self._n
         nodes = np.arange(start, start + count)
         self._reserve(start + count, self._table.shape[1])
@@ -62,7 +69,12 @@ class SocialGraph:
             self.graph.add_node(node)
             if node == 0:
                 continue
-            links = self.rng.choice(node, size=min(max(self.degree // 2, 1), node), replace=False)
+            size = min(max(self.degree // 2, 1), node)
+            if self.kind == "scale_free":
+                weights = self._width[:node] + 1.0
+                links = self.rng.choice(node, size=size, replace=False, p=weights / weights.sum())
+            else:
+                links = self.rng.choice(node, size=size, replace=False)
             for other in links.tolist():
                 self.graph.add_edge(node, other)
                 self._link(node, other)
