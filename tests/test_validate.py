@@ -25,7 +25,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SEEDS, STEPS = 2, 150
 TABLE_COLUMNS = ["section", "experiment", "versus", "figure", "statistic", "seeds", "mean", "low", "high",
                  "fundamental_mean", "fundamental_low", "fundamental_high", "reference", "reference_low",
-                 "reference_high", "source", "verdict"]
+                 "reference_high", "source", "verdict", "interval"]
 
 
 # ------------------------------------------------------------------------------------------ references
@@ -56,6 +56,21 @@ def test_verdict_rule() -> None:
     assert [below.verdict(v) for v in (-0.5, 0.0)] == ["within", "outside"]
     assert closed.verdict(math.nan) == "n/a"
     assert Reference("context", "somewhere").verdict(1.0) == "-"
+
+
+def test_where_the_interval_lies() -> None:
+    closed = Reference("1 to 2", "somewhere", 1.0, 2.0)
+    assert closed.interval_verdict(1.0, 2.0) == "all inside"
+    assert closed.interval_verdict(0.5, 1.5) == "across a bound"
+    assert closed.interval_verdict(0.5, 2.5) == "across a bound"
+    assert closed.interval_verdict(2.1, 3.0) == "all outside"
+    assert closed.interval_verdict(math.nan, math.nan) == "n/a"
+    above = Reference("above 0", "somewhere", low=0.0, strict=True)
+    assert above.interval_verdict(-7.0, 7.0) == "across a bound"          # a mean above 0 that the seeds do not settle
+    assert above.interval_verdict(0.0, 3.0) == "across a bound"
+    assert above.interval_verdict(-3.0, 0.0) == "all outside"
+    assert above.interval_verdict(0.1, 3.0) == "all inside"
+    assert Reference("context", "somewhere").interval_verdict(0.0, 1.0) == "-"
 
 
 # ------------------------------------------------------------------------------------------ statistics
@@ -145,6 +160,7 @@ def test_validate_writes_the_report_the_figures_and_the_tables(validated: Path) 
     assert list(table.columns) == TABLE_COLUMNS
     assert list(table["figure"]) == [row.figure for row in ROWS]
     assert set(table["verdict"]) <= {"within", "outside", "n/a", "-"}
+    assert set(table["interval"]) <= {"all inside", "across a bound", "all outside", "n/a", "-"}
     assert table["seeds"].between(0, SEEDS).all()                 # seeds with a value (a short run has no tail)
     assert (table.loc[table["statistic"] == "mark_kurtosis_1", "seeds"] == SEEDS).all()
     assert table["source"].str.strip().ne("").all()

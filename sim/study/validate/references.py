@@ -10,9 +10,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-RULE = ("within: the model's mean over seeds lies in the reference range (bounds included, except "
-        "where the reference says 'above' or 'below'); outside: it does not; n/a: no value (e.g. no "
-        "liquidation in the runs); -: a figure shown for context, with nothing to check it against.")
+RULE = ("Verdict: within when the model's mean over seeds lies in the reference range (bounds included, "
+        "except where the reference says 'above' or 'below'), outside when it does not; n/a: no value (e.g. "
+        "no liquidation in the runs); -: a figure shown for context, with nothing to check it against. "
+        "Beside it, where the 95 % interval lies: all inside the range, across a bound (the seeds run do not "
+        "settle the verdict), or all outside.")
 
 CRASH_WINDOW_MINUTES = 40   # Amberdata counted 70 % of 10 October 2025's liquidations inside 40 minutes
 CRASH_WINDOW_SLACK = 5      # minutes after them still counted: the last forced closes trail the fall
@@ -40,8 +42,25 @@ class Reference:
             return "n/a"
         low = -math.inf if self.low is None else self.low
         high = math.inf if self.high is None else self.high
-        inside = low < value < high if self.strict else low <= value <= high
-        return "within" if inside else "outside"
+        return "within" if self._inside(value, low, high) else "outside"
+
+    def _inside(self, value: float, low: float, high: float) -> bool:
+        return low < value < high if self.strict else low <= value <= high
+
+    def interval_verdict(self, low: float, high: float) -> str:
+        """Where an interval lies: 'all inside' the range, 'across a bound', 'all outside'; 'n/a'
+        without an interval, '-' when there is nothing to check."""
+        if not self.checked:
+            return "-"
+        if not (math.isfinite(low) and math.isfinite(high)):
+            return "n/a"
+        bottom = -math.inf if self.low is None else self.low
+        top = math.inf if self.high is None else self.high
+        if self._inside(low, bottom, top) and self._inside(high, bottom, top):
+            return "all inside"
+        below_or_at = high < bottom or (self.strict and high <= bottom)
+        above_or_at = low > top or (self.strict and low >= top)
+        return "all outside" if below_or_at or above_or_at else "across a bound"
 
 
 @dataclass(frozen=True)

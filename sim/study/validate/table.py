@@ -15,7 +15,8 @@ from sim.study.validate.statistics import hill_key
 
 MODEL = "model: mark, mean [95 % interval]"
 BESIDE = "fundamental, same statistic"
-DISPLAY_COLUMNS = ("figure", MODEL, BESIDE, "seeds", "reference", "source", "verdict")
+INTERVAL = "95 % interval vs range"
+DISPLAY_COLUMNS = ("figure", MODEL, BESIDE, "seeds", "reference", "source", "verdict", INTERVAL)
 
 
 def per_seed_frame(measured: list[Measured]) -> pd.DataFrame:
@@ -49,6 +50,7 @@ def validation_table(per_seed: pd.DataFrame, rows: tuple[Row, ...] = ROWS) -> pd
             "fundamental_mean": beside[0], "fundamental_low": beside[1], "fundamental_high": beside[2],
             "reference": reference.text, "reference_low": reference.low, "reference_high": reference.high,
             "source": reference.source, "verdict": reference.verdict(mean),
+            "interval": reference.interval_verdict(low, high),
         })
     return pd.DataFrame(records)
 
@@ -62,7 +64,7 @@ def display_table(table: pd.DataFrame, section: str, rows: tuple[Row, ...] = ROW
         beside = (format_interval("", numbers.fundamental_mean, numbers.fundamental_low, numbers.fundamental_high,
                                   row.unit) if row.fundamental else "")
         cells.append((row.figure, format_interval("", numbers.mean, numbers.low, numbers.high, row.unit), beside,
-                      str(numbers.seeds), numbers.reference, numbers.source, numbers.verdict))
+                      str(numbers.seeds), numbers.reference, numbers.source, numbers.verdict, numbers.interval))
     return pd.DataFrame(cells, columns=list(DISPLAY_COLUMNS))
 
 
