@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CONFIG ?= configs/baseline.yaml
 
-.PHONY: run test bench ui lint validate clean
+.PHONY: run test bench ui lint docs validate clean
 
 $(PY):
 	@$(PYTHON_BOOT) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "tierlab needs Python >= 3.12 (found " + sys.version.split()[0] + ")")'
@@ -37,6 +37,12 @@ bench: $(VENV)/.installed-dev $(VENV)/.installed-ui-assets
 	$(PY) benchmarks/model_bench.py
 	$(PY) benchmarks/sweep_bench.py
 	$(PY) benchmarks/ui_bench.py
+
+# docs/parameters.md and docs/schema/, generated from the config models (a test checks they are current).
+docs: $(VENV)/.installed-run
+	$(VENV)/bin/tierlab config docs --out docs/parameters.md
+	$(VENV)/bin/tierlab config schema --out docs/schema/run.schema.json
+	$(VENV)/bin/tierlab config schema --sweep --out docs/schema/sweep.schema.json
 
 # The model against the stylised facts and market figures (about 3 minutes on 2 cores); the report
 # goes to docs/validation/.

@@ -40,7 +40,8 @@ def hold_index(model: MarketModel, price: float) -> None:
 
 
 # -------------------------------------------------------------------------------------- whales
-WHALE = ["whales.count=1", "whales.capital=10000000", "whales.leverage_use=1", "fees.taker=0", "fees.maker=0"]
+WHALE = ["whales.count=1", "whales.capital=10000000", "whales.capital_max=10000000", "whales.reserve_share=0",
+         "whales.leverage_min=1000", "whales.leverage_max=1000", "fees.taker=0", "fees.maker=0"]
 
 
 def whale_targets(*overrides: str) -> tuple[list[float], list[float], MarketModel]:
@@ -64,10 +65,9 @@ def test_whale_target_meets_the_schedules_limit_for_its_equity():
     assert schedule.initial_margin(target * 1.001) > equity
 
 
-def test_whale_uses_its_share_of_the_limit():
-    (full,), _, _ = whale_targets()
-    (half,), _, _ = whale_targets("whales.leverage_use=0.5")
-    assert half == pytest.approx(0.5 * full, rel=1e-9)
+def test_whale_aims_for_its_own_leverage_where_the_schedule_allows_it():
+    (target,), (equity,), _ = whale_targets("whales.leverage_min=3", "whales.leverage_max=3")
+    assert target == pytest.approx(3 * equity, rel=1e-12)
 
 
 @pytest.mark.parametrize("steeper", [["steepness=3"], ["schedule=schedules/steep.yaml"]])
@@ -427,3 +427,63 @@ def test_maker_cancels_its_quotes_when_its_account_is_liquidatable():
     maker.refresh(model.book.mid())
     assert model.book.best_bid() is None and model.book.best_ask() is None
     assert model.book.depth(1.0) == (0, 0)
+
+
+# -------------------------------------------------------------------------------------- the whale population
+def test_whale_traits_are_drawn_from_their_own_stream_and_distributions():
+    from agents.whale import draw_whales
+    from sim.config import WhaleConfig
+
+    config = WhaleConfig(count=2000, capital=1e6, capital_tail=1.5, capital_max=1e9, leverage_min=2,
+                         leverage_max=20, horizon=240, horizon_sigma=0.5)
+    traits = draw_whales(2000, config, np.random.default_rng(5))
+    capital = np.array([t.capital for t in traits])
+    assert capital.min() >= 1e6
+    # Pareto with tail 1.5: P(C > 4 x scale) = 4^-1.5 = 1/8
+    assert np.mean(capital > 4e6) == pytest.approx(1 / 8, abs=0.02)
+    leverage = np.log([t.leverage for t in traits])
+    assert np.log(2) <= leverage.min() and leverage.max() <= np.log(20)
+    assert np.median([t.horizon for t in traits]) == pytest.approx(240, rel=0.06)
+    again = draw_whales(2000, config, np.random.default_rng(5))
+    assert traits == again
+
+
+def test_whales_enter_on_their_own_clocks():
+    model = build("whales.count=8", "whales.wait=240", "retail.count=50", "steps=1440")
+    model.run()
+    first = sorted(whale.entries[0] for whale in model.whales if whale.entries)
+    assert len(first) >= 6
+    assert len(set(first)) == len(first)                 # no two whales start in the same minute
+    assert first[-1] - first[0] > 120                    # spread over hours, not a common clock
+    assert sum(len(whale.entries) for whale in model.whales) > len(first)   # and they come back
+
+
+def test_a_whale_tops_up_an_account_near_maintenance_from_its_reserve():
+    model = build(*WHALE, "whales.reserve_share=0.5", "whales.leverage_min=20", "whales.leverage_max=20")
+    whale = model.whales[0]
+    ex = model.exchange
+    account = whale.accounts[0]
+    assert ex.deposits[account] == pytest.approx(5e6) and whale.reserve == pytest.approx(5e6)
+    whale.direction = 1
+    ex.submit_market_order(account, 0.9 * ex.max_order_size(account, 1))
+    maintenance = ex.maintenance_margin(account)
+    ex.transfer(account, ex.treasury, ex.equity(account) - 1.2 * maintenance)   # a loss takes it near
+    whale.top_up()
+    assert ex.equity(account) == pytest.approx(3.0 * maintenance)
+    assert whale.reserve == pytest.approx(5e6 - (1.8 * maintenance))
+    ex.check_closed()
+
+
+def test_a_whale_cuts_its_loss_at_its_conviction_and_takes_its_profit():
+    model = build(*WHALE, "whales.conviction_min=0.3", "whales.conviction_max=0.3", "whales.take_profit=0.5")
+    whale = model.whales[0]
+    ex = model.exchange
+    whale.start()
+    assert whale.committed == pytest.approx(1e7)
+    assert not whale.exit_on_profit_or_loss()
+    ex.transfer(whale.accounts[0], ex.treasury, 0.29e7)
+    assert not whale.exit_on_profit_or_loss()
+    ex.transfer(whale.accounts[0], ex.treasury, 0.02e7)                 # 31 % of the margin lost
+    assert whale.exit_on_profit_or_loss()
+    ex.transfer(ex.treasury, whale.accounts[0], 0.81e7)                 # now 50 % up
+    assert whale.exit_on_profit_or_loss()

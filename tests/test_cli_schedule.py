@@ -259,7 +259,9 @@ def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]
     with pytest.raises(SystemExit) as caught:
         cli.main(argv)
     assert caught.value.code == 2
-    assert "usage: tierlab" in capsys.readouterr().err
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tierlab") and ": error: " in lines[0], lines
+    assert lines[0].endswith(" -h)")
 
 
 def test_registered_command_errors_take_the_same_path(

@@ -26,6 +26,7 @@ base: {BASE}
 set:
   retail.count: 60
   fundamental.shocks.0.step: 30
+  whales.wait: 1.0
 steps: 60
 root_seed: 9
 """

@@ -25,7 +25,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 def same_values(a: dict, b: dict) -> None:
     assert a.keys() == b.keys()
     for key, value in a.items():
-        x, y = float(value), float(b[key])
+        x, y = (math.nan if v is None else float(v) for v in (value, b[key]))   # JSON writes NaN as null
         assert (math.isnan(x) and math.isnan(y)) or x == y, key
 
 
@@ -53,7 +53,7 @@ def test_tables_have_their_rows_and_columns(run_folder):
     assert timeseries["step"].tolist() == list(range(301))
     assert set(measures.SUMMARY_TIMESERIES_COLUMNS) <= set(timeseries.columns)
     liquidations = pd.read_parquet(out / "liquidations.parquet")
-    assert list(liquidations.columns) == LIQUIDATION_COLUMNS
+    assert list(liquidations.columns) == [*LIQUIDATION_COLUMNS, "entry_leverage"]
     assert len(liquidations) > 0                        # the shock liquidated someone
     cascades = pd.read_parquet(out / "cascades.parquet")
     assert list(cascades.columns) == list(measures.CASCADE_COLUMNS)

@@ -205,7 +205,8 @@ def test_validate_bad_arguments_exit_2(tmp_path: Path, capsys: pytest.CaptureFix
         with pytest.raises(SystemExit) as stopped:
             cli.main(["validate", *argv])
         assert stopped.value.code == 2
-        assert "tierlab validate: error: argument" in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert err.startswith("tierlab validate: error: argument") and err.count("\n") == 1, err
     blocked = tmp_path / "a_file"
     blocked.write_text("")
     code = cli.main(["validate", "--seeds", "1", "--steps", "5", "--out", str(blocked / "out"), "--quiet"])

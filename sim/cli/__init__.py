@@ -2,16 +2,18 @@
 
 Each command is ``add_<name>_command(subparsers)``, listed in ``COMMANDS``; it builds its parser and
 sets ``handler`` to a function ``(args) -> exit code``. ``main`` handles errors in one place: a
-``SpecError`` (``ConfigError`` is the same class) becomes one stderr line and exit code 2.
+``SpecError`` (``ConfigError`` is the same class) becomes one stderr line and exit code 2, and so does
+a bad argument (``OneLineParser``).
 """
-
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
+from sim.cli.config import add_config_command
 from sim.cli.options import Handler, Subparsers
 from sim.cli.run import add_run_command
 from sim.cli.schedule import add_schedule_command
@@ -22,13 +24,20 @@ from sim.schedules import SpecError
 
 COMMANDS: list[Callable[[Subparsers], None]] = [
     add_run_command, add_sweep_command, add_report_command, add_ui_command, add_schedule_command,
-    add_validate_command,
+    add_config_command, add_validate_command,
 ]
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with a bad argument reported as one stderr line naming the command, and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} -h)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The full ``tierlab`` parser, with every command in ``COMMANDS`` registered."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="tierlab",
         description="Agent-based simulation of a perpetual-futures market under margin requirement scaling.",
     )

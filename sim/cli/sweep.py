@@ -48,7 +48,6 @@ def sweep_command(args: argparse.Namespace) -> int:
     return 0
 
 
-
 def add_sweep_command(subparsers: Subparsers) -> None:
     """``tierlab sweep FILE [--workers N] [--backend local|dask] [--scheduler ADDR | --scheduler-file F] [--out DIR]``."""
     parser = subparsers.add_parser("sweep", help="run a sweep file's arms x seeds; a second call resumes")
@@ -66,7 +65,7 @@ def add_sweep_command(subparsers: Subparsers) -> None:
                         help="output folder (default runs/<sweep name>)")
     parser.add_argument("--retry-failed", action="store_true", help="run the failed runs again")
     parser.add_argument("--check", action="store_true", help="validate the file and list its arms; run nothing")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or lines")
     parser.set_defaults(handler=sweep_command)
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import (
-    Field,
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
+    PrivateAttr,
     ValidationError,
     field_validator,
 )
@@ -39,6 +39,7 @@ from sim.schedules import (
     SpecError,
     describe_validation_error,
     load_schedule,
+    param,
     parse_schedule_spec,
     read_yaml,
     scaled,
@@ -48,30 +49,43 @@ from sim.schedules import (
 class RunConfig(Section):
     """A whole run: the market, its schedule, its populations and the measures."""
 
-    name: str = "run"
-    description: str = ""
-    seed: NonNegativeInt = 0
-    steps: PositiveInt = 1_440
-    dt_minutes: PositiveFloat = 1.0
-    debug: bool = False
-    market: MarketConfig = MarketConfig()
-    schedule: dict[str, Any] | str = "schedules/binance_btcusdt.yaml"
-    steepness: PositiveFloat = 1.0
-    fees: FeeConfig = FeeConfig()
-    liquidation: LiquidationConfig = LiquidationConfig()
-    insurance_fund: InsuranceConfig = InsuranceConfig()
-    funding: FundingConfig = FundingConfig()
-    fundamental: FundamentalConfig = FundamentalConfig()
-    spot: SpotConfig = SpotConfig()
-    market_makers: MarketMakerConfig = MarketMakerConfig()
-    retail: RetailConfig = RetailConfig()
-    whales: WhaleConfig = WhaleConfig()
-    liquidators: LiquidatorConfig = LiquidatorConfig()
-    arbitrageurs: ArbitrageurConfig = ArbitrageurConfig()
-    network: NetworkConfig = NetworkConfig()
-    metrics: MetricsConfig = MetricsConfig()
-    base_dirs: list[Path] = Field(default=[Path(".")], exclude=True,
-                                  description="folders relative paths resolve against, in order")
+    name: str = param("run", "-", "the run's name: in output folder names and figure titles")
+    description: str = param("", "-", "one line on what the run is about")
+    seed: NonNegativeInt = param(0, "-", "seed of every random stream: index path, population, behaviour")
+    steps: PositiveInt = param(1_440, "steps", "run length")
+    dt_minutes: PositiveFloat = param(1.0, "minutes", "length of one step")
+    debug: bool = param(False, "-", "assert the exchange's invariants every step (slower)")
+    market: MarketConfig = param(MarketConfig(), "-", "the contract (initial price, lot size) and the band that holds the mark")
+    schedule: dict[str, Any] | str = param(
+        "schedules/binance_btcusdt.yaml", "-", "the margin schedule: a schedule file (relative to this file's "
+        "folder, then to the files it extends) or a schedule written inline")
+    steepness: PositiveFloat = param(1.0, "-", "multiplies every margin rate and divides max leverage; "
+                                     "1 = as published")
+    fees: FeeConfig = param(FeeConfig(), "-", "trading fees, as fractions of notional")
+    liquidation: LiquidationConfig = param(LiquidationConfig(), "-", "the liquidation engine")
+    insurance_fund: InsuranceConfig = param(InsuranceConfig(), "-", "the insurance fund")
+    funding: FundingConfig = param(FundingConfig(), "-", "funding payments between longs and shorts")
+    fundamental: FundamentalConfig = param(FundamentalConfig(), "-", "the fundamental price path (a diffusion with "
+                                           "jumps and scheduled shocks, or a CSV replay)")
+    spot: SpotConfig = param(SpotConfig(), "-", "the spot market whose price is the index: impact of the flow "
+                             "reaching it")
+    market_makers: MarketMakerConfig = param(MarketMakerConfig(), "-", "the market makers who quote the book")
+    retail: RetailConfig = param(RetailConfig(), "-", "the retail traders")
+    whales: WhaleConfig = param(WhaleConfig(), "-", "the whales: a population of large traders on their own clocks")
+    liquidators: LiquidatorConfig = param(LiquidatorConfig(), "-", "the liquidators who take over liquidated "
+                                          "positions")
+    arbitrageurs: ArbitrageurConfig = param(ArbitrageurConfig(), "-", "the arbitrageurs who trade the basis and "
+                                            "move spot")
+    network: NetworkConfig = param(NetworkConfig(), "-", "the retail traders' social graph")
+    metrics: MetricsConfig = param(MetricsConfig(), "-", "how the measures are taken")
+    base_dirs: list[Path] = param([Path(".")], "-", "folders relative paths resolve against, in order",
+                                  exclude=True)
+    _origin: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @property
+    def origin(self) -> dict[str, Any]:
+        """Where the config was read from, when ``load_config`` read it: the file and the overrides."""
+        return self._origin
 
     @field_validator("schedule")
     @classmethod
@@ -167,5 +181,7 @@ def load_config(path: str | Path, overrides: tuple[str, ...] | list[str] = ()) -
     """Read a run config file (and any file it ``extends``) and apply ``dotted.key=value`` overrides."""
     path = Path(path)
     data, folders = read_config_data(path)
-    return config_from_data(data, str(path), base_dirs=folders, overrides=overrides)
+    config = config_from_data(data, str(path), base_dirs=folders, overrides=overrides)
+    config._origin = {"config_file": str(path), "overrides": list(overrides)}
+    return config
 

@@ -8,7 +8,6 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
-    Field,
     NonNegativeInt,
     PositiveInt,
     ValidationError,
@@ -18,7 +17,7 @@ from pydantic import (
 
 from sim.config.run import RunConfig
 from sim.config.section import ConfigError, Section
-from sim.schedules import describe_validation_error, read_yaml
+from sim.schedules import describe_validation_error, param, read_yaml
 
 SWEEP_FIXED_KEYS = {
     "seed": "each run's seed comes from the sweep's seeds and root_seed",
@@ -76,12 +75,13 @@ class SampleConfig(Section):
     """Points over numeric bounds drawn with SALib: ``sobol`` (Saltelli's scheme, so the report can
     estimate Sobol indices) or ``latin`` (a Latin hypercube)."""
 
-    method: Literal["sobol", "latin"]
-    n: PositiveInt = Field(description="sobol: base size N, a power of 2, giving N x (D + 2) points "
-                                       "(N x (2D + 2) with second_order); latin: the number of points")
-    seed: NonNegativeInt = 0
-    second_order: bool = False
-    bounds: dict[str, tuple[float, float]] = Field(description="dotted key -> [low, high]")
+    method: Literal["sobol", "latin"] = param(..., "-", "sobol: Saltelli's scheme, so the report estimates Sobol "
+                                              "indices; latin: a Latin hypercube")
+    n: PositiveInt = param(..., "-", "sobol: base size N, a power of 2, giving N x (D + 2) points "
+                           "(N x (2D + 2) with second_order); latin: the number of points")
+    seed: NonNegativeInt = param(0, "-", "seed SALib draws the points with")
+    second_order: bool = param(False, "-", "sobol: also second-order indices (more points)")
+    bounds: dict[str, tuple[float, float]] = param(..., "-", "dotted key of a numeric field -> [low, high]")
 
     @model_validator(mode="after")
     def _usable(self) -> SampleConfig:
@@ -105,21 +105,23 @@ class SweepConfig(Section):
     the grid with the zipped rows; ``sample`` crosses them with its points.
     """
 
-    name: str
-    description: str = ""
-    base: Path = Field(description="run config, relative to the sweep file")
-    set: dict[str, Any] = Field(default={}, description="dotted key -> value, for every arm")
-    grid: dict[str, list[Any]] | None = None
-    zip: dict[str, list[Any]] | None = None
-    sample: SampleConfig | None = None
-    seeds: PositiveInt | list[NonNegativeInt] = Field(
-        default=10, description="how many seeds (drawn from root_seed), or the seeds themselves")
-    root_seed: NonNegativeInt = 0
-    steps: PositiveInt | None = None
-    control: dict[str, Any] = Field(default={}, description="the values that make an arm the control")
-    keep: list[Literal["timeseries", "events"]] = Field(
-        default=[], description="besides the summary row: per-run time series and liquidation/cascade logs")
-    source: Path = Field(default=Path("sweep.yaml"), exclude=True)
+    name: str = param(..., "-", "the sweep's name: its default folder runs/<name> and its runs' names")
+    description: str = param("", "-", "one line on what the sweep asks")
+    base: Path = param(..., "-", "run config the arms start from, relative to the sweep file")
+    set: dict[str, Any] = param({}, "-", "dotted key -> value, the same in every arm")
+    grid: dict[str, list[Any]] | None = param(None, "-", "dotted key -> values; every value of every key is "
+                                              "crossed with every other")
+    zip: dict[str, list[Any]] | None = param(None, "-", "dotted key -> values, lists of one length varied "
+                                             "together, position by position")
+    sample: SampleConfig | None = param(None, "-", "points drawn over numeric bounds by SALib (none by default)")
+    seeds: PositiveInt | list[NonNegativeInt] = param(
+        10, "-", "how many seeds (children of root_seed by SeedSequence), or the seeds themselves")
+    root_seed: NonNegativeInt = param(0, "-", "root of the seeds every arm runs with")
+    steps: PositiveInt | None = param(None, "steps", "run length of every arm (default: the base config's)")
+    control: dict[str, Any] = param({}, "-", "dotted key -> the value that makes an arm the control")
+    keep: list[Literal["timeseries", "events"]] = param(
+        [], "-", "kept per run besides the summary row: timeseries, events (liquidations and cascades)")
+    source: Path = param(Path("sweep.yaml"), "-", "the sweep file", exclude=True)
 
     @field_validator("seeds", mode="before")
     @classmethod

@@ -5,6 +5,7 @@ One module per family: ``tiered`` (Binance's continuous brackets, Bybit's ``whol
 ``flat``), ``incremental`` (dYdX v3), ``size_premium`` (Drift) and ``open_interest`` (dYdX v4).
 """
 
+from sim.schedules.fields import param, unit_of
 from sim.schedules.files import SpecError, describe_validation_error, read_yaml
 from sim.schedules.incremental import Incremental, IncrementalSpec
 from sim.schedules.loading import (
@@ -23,5 +24,5 @@ __all__ = [
     "SPEC_BY_KIND", "Bracket", "FlatSpec", "Incremental", "IncrementalSpec", "OpenInterestScaled",
     "OpenInterestSpec", "Schedule", "SizePremium", "SizePremiumSpec", "SpecBase", "SpecError", "Tiered",
     "TieredSpec", "build_schedule", "describe_validation_error", "load_schedule", "parse_schedule_spec",
-    "read_yaml", "scaled",
+    "param", "read_yaml", "scaled", "unit_of",
 ]

@@ -9,19 +9,20 @@ import numpy as np
 import pandas as pd
 from pydantic import PositiveFloat, model_validator
 
+from sim.schedules.fields import param
 from sim.schedules.schedule import Schedule, SpecBase
 
 
 class IncrementalSpec(SpecBase):
     """dYdX v3: IMF = base + increment_rate x ceil(max(0, N - baseline) / increment); MMF fixed."""
 
-    kind: Literal["incremental"]
-    base_initial_rate: PositiveFloat
-    increment_rate: PositiveFloat
-    baseline_notional: PositiveFloat
-    increment_notional: PositiveFloat
-    maintenance_rate: PositiveFloat
-    max_notional: PositiveFloat
+    kind: Literal["incremental"] = param(..., "-", "schedule family: initial margin stepping up with size (dYdX v3)")
+    base_initial_rate: PositiveFloat = param(..., "fraction", "initial margin rate up to baseline_notional")
+    increment_rate: PositiveFloat = param(..., "fraction", "added to the initial rate per increment past the baseline")
+    baseline_notional: PositiveFloat = param(..., "USD", "notional up to which the base rate applies")
+    increment_notional: PositiveFloat = param(..., "USD", "size of one increment past the baseline")
+    maintenance_rate: PositiveFloat = param(..., "fraction", "maintenance margin rate on notional, at every size")
+    max_notional: PositiveFloat = param(..., "USD", "largest position notional allowed")
 
     @model_validator(mode="after")
     def _consistent(self) -> IncrementalSpec:

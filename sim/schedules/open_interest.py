@@ -7,20 +7,24 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, PositiveFloat, model_validator
+from pydantic import PositiveFloat, model_validator
 
+from sim.schedules.fields import param
 from sim.schedules.schedule import Schedule, SpecBase
 
 
 class OpenInterestSpec(SpecBase):
     """dYdX v4 liquidity tier: IMF = min(base + max(scale x (1 - base), 0), 1), scale from market OI."""
 
-    kind: Literal["open_interest"]
-    base_initial_rate: PositiveFloat = Field(lt=1.0)
-    maintenance_fraction: PositiveFloat = Field(lt=1.0)
-    open_interest_lower_cap: float = Field(ge=0.0)
-    open_interest_upper_cap: PositiveFloat
-    max_notional: PositiveFloat = math.inf
+    kind: Literal["open_interest"] = param(..., "-", "schedule family: one rate rising with the market's "
+                                           "open interest (dYdX v4)")
+    base_initial_rate: PositiveFloat = param(..., "fraction", "initial margin rate while open interest is at most "
+                                             "the lower cap", lt=1.0)
+    maintenance_fraction: PositiveFloat = param(..., "fraction", "maintenance rate as a share of the initial rate",
+                                                lt=1.0)
+    open_interest_lower_cap: float = param(..., "USD", "market open notional where the rate starts to rise", ge=0.0)
+    open_interest_upper_cap: PositiveFloat = param(..., "USD", "market open notional where the rate reaches 100 %")
+    max_notional: PositiveFloat = param(math.inf, "USD", "largest position notional allowed")
 
     @model_validator(mode="after")
     def _caps(self) -> OpenInterestSpec:

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
+from sim.schedules.fields import param
+
 ArrayLike = float | np.ndarray
 
 
@@ -21,9 +23,9 @@ class SpecBase(BaseModel):
     """What every schedule file says besides its numbers: a name, a description and its source."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    name: str = ""
-    description: str = ""
-    source: str = ""
+    name: str = param("", "-", "what tables and figures call the schedule (default: its kind)")
+    description: str = param("", "-", "one line on what the schedule is")
+    source: str = param("", "-", "where its numbers come from, with the date they were read")
 
 
 def as_array(x: ArrayLike) -> np.ndarray:

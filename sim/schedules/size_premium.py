@@ -7,21 +7,23 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, PositiveFloat, model_validator
+from pydantic import PositiveFloat, model_validator
 
+from sim.schedules.fields import param
 from sim.schedules.schedule import Schedule, SpecBase
 
 
 class SizePremiumSpec(SpecBase):
     """Drift-style: rate(N) = max(base, (1 - discount) x base + imf_factor x sqrt(N / unit_notional))."""
 
-    kind: Literal["size_premium"]
-    base_initial_rate: PositiveFloat
-    base_maintenance_rate: PositiveFloat
-    imf_factor: PositiveFloat
-    unit_notional: PositiveFloat = 1_000_000.0
-    discount: float = Field(default=0.2, ge=0.0, lt=1.0)
-    max_notional: PositiveFloat
+    kind: Literal["size_premium"] = param(..., "-", "schedule family: rates growing with the square root of size (Drift)")
+    base_initial_rate: PositiveFloat = param(..., "fraction", "initial margin rate of small positions (the floor)")
+    base_maintenance_rate: PositiveFloat = param(..., "fraction", "maintenance margin rate of small positions (the floor)")
+    imf_factor: PositiveFloat = param(..., "fraction", "premium per square root of (notional / unit_notional)")
+    unit_notional: PositiveFloat = param(1_000_000.0, "USD", "notional the square root is taken in units of")
+    discount: float = param(0.2, "fraction", "share taken off the base rate before the premium is added, "
+                            "so the premium binds only past a size", ge=0.0, lt=1.0)
+    max_notional: PositiveFloat = param(..., "USD", "largest position notional allowed")
 
     @model_validator(mode="after")
     def _consistent(self) -> SizePremiumSpec:

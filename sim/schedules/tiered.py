@@ -13,8 +13,9 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+from pydantic import BaseModel, ConfigDict, PositiveFloat, model_validator
 
+from sim.schedules.fields import param
 from sim.schedules.schedule import Schedule, SpecBase
 
 
@@ -22,9 +23,10 @@ class Bracket(BaseModel):
     """One bracket: positions up to ``cap`` notional may use up to ``max_leverage``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    cap: PositiveFloat = math.inf
-    max_leverage: PositiveFloat
-    maintenance_rate: PositiveFloat
+    cap: PositiveFloat = param(math.inf, "USD", "largest notional in the bracket (the last one's is unlimited by default)")
+    max_leverage: PositiveFloat = param(..., "x", "highest leverage a position in the bracket may open with: "
+                                        "initial margin = notional / max_leverage")
+    maintenance_rate: PositiveFloat = param(..., "fraction", "maintenance margin rate on notional in the bracket")
 
     @model_validator(mode="after")
     def _maintenance_below_initial(self) -> Bracket:
@@ -38,9 +40,11 @@ class Bracket(BaseModel):
 
 
 class TieredSpec(SpecBase):
-    kind: Literal["tiered"]
-    mode: Literal["continuous", "whole"] = "continuous"
-    brackets: list[Bracket] = Field(min_length=1)
+    kind: Literal["tiered"] = param(..., "-", "schedule family: brackets of notional")
+    mode: Literal["continuous", "whole"] = param(
+        "continuous", "-", "continuous: maintenance continuous in notional (Binance); "
+        "whole: the whole notional at its bracket's rate (Bybit)")
+    brackets: list[Bracket] = param(..., "-", "the brackets, in rising cap", min_length=1)
 
     @model_validator(mode="after")
     def _monotone(self) -> TieredSpec:
@@ -63,10 +67,10 @@ class TieredSpec(SpecBase):
 
 
 class FlatSpec(SpecBase):
-    kind: Literal["flat"]
-    max_leverage: PositiveFloat
-    maintenance_rate: PositiveFloat
-    max_notional: PositiveFloat = math.inf
+    kind: Literal["flat"] = param(..., "-", "schedule family: one rate for every size")
+    max_leverage: PositiveFloat = param(..., "x", "highest leverage: initial margin = notional / max_leverage")
+    maintenance_rate: PositiveFloat = param(..., "fraction", "maintenance margin rate on notional")
+    max_notional: PositiveFloat = param(math.inf, "USD", "largest position notional allowed")
 
     @model_validator(mode="after")
     def _maintenance_below_initial(self) -> FlatSpec:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,24 +18,12 @@ from typing import Any
 import pandas as pd
 
 from sim.config import ConfigError
-from sim.study.sweep.manifest import code_digest, git_state, now, package_versions
+from sim.study.outputs import write_atomic, write_json
+from sim.study.provenance import code_digest, git_state, now, package_versions
 from sim.study.sweep.plan import Plan, PlannedRun
 
 RUN_COLUMNS = ("run_id", "arm", "arm_label", "replicate", "seed")
 STATUS_COLUMNS = ("status", "error", "wall_seconds")
-
-
-def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
-    """Write through ``write(temporary path)``, then move it over ``path``: readers see old or new, never half."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write(temporary)
-    os.replace(temporary, path)
-
-
-def write_json(path: Path, data: Any) -> None:
-    """``data`` as indented JSON at ``path``, atomically."""
-    write_atomic(path, lambda p: p.write_text(json.dumps(data, indent=2, default=str) + "\n"))
-
 
 
 class SweepFolder:

@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from tqdm import tqdm
-
 from sim.config import ConfigError
+from sim.study.progress import Progress
 from sim.study.sweep.attempt import Attempt, attempt, one_line, result_row
 from sim.study.sweep.executors import Backend, open_executor
 from sim.study.sweep.plan import Plan, PlannedRun
@@ -48,7 +47,6 @@ class Tally:
     def missing(self) -> int:
         """Planned runs still without a row."""
         return self.planned - self.skipped - self.ok - self.failed
-
 
 
 def run_pending(plan: Plan, folder: SweepFolder, executor: Executor, runs: list[PlannedRun], tally: Tally,
@@ -83,11 +81,10 @@ def run_pending(plan: Plan, folder: SweepFolder, executor: Executor, runs: list[
             tally.failed += 1
         else:
             tally.ok += 1
-        bar.set_postfix(failed=tally.failed, refresh=False)
-        bar.update(1)
+        shown.advance(failed=result.output is None)
 
-    with tqdm(total=len(plan.runs), initial=tally.skipped, unit="run", desc=plan.sweep.name,
-              disable=not progress, dynamic_ncols=True, postfix={"failed": 0}) as bar:
+    with Progress(len(plan.runs), plan.sweep.name, "run", initial=tally.skipped, enabled=progress,
+                  failures=True) as shown:
         try:
             submit(window or len(runs))
             while futures:
@@ -99,7 +96,7 @@ def run_pending(plan: Plan, folder: SweepFolder, executor: Executor, runs: list[
             tally.outcome = "interrupted"
             in_flight = [future for future in list(futures) if not future.cancel()]
             if in_flight:
-                bar.write(f"interrupted: finishing the {len(in_flight)} runs in flight (Ctrl-C again to abandon them)")
+                shown.note(f"interrupted: finishing the {len(in_flight)} runs in flight (Ctrl-C again to abandon them)")
             for future in as_completed(in_flight):
                 record(future)
         except BrokenExecutor as err:

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from sim.config import RunConfig, load_config
+from sim.study.progress import Progress
 from sim.study.sweep.attempt import attempt
 from sim.study.sweep.executors import local_executor
 from sim.study.sweep.plan import child_seeds
@@ -88,8 +88,8 @@ def run_experiments(seeds: list[int], workers: int | None = None, steps: int | N
     workers = min(workers or os.cpu_count() or 1, len(jobs))
     with local_executor(workers) as executor:
         futures = {executor.submit(measure, name, configs[name], seed): (name, seed) for name, seed in jobs}
-        with tqdm(total=len(jobs), unit="run", desc="validate", disable=not progress, dynamic_ncols=True) as bar:
-            for _ in as_completed(futures):
-                bar.update(1)
+        with Progress(len(jobs), "validate", "run", enabled=progress, failures=True) as shown:
+            for future in as_completed(futures):
+                shown.advance(failed=future.exception() is not None or future.result().error is not None)
     found = {job: future.result() for future, job in futures.items()}
     return [found[job] for job in jobs]

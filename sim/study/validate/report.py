@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 
 from sim.config import ConfigError
+from sim.study.provenance import git_state, package_versions
 from sim.study.report.document import Block, Figure, Heading, Table, Text, to_html, to_markdown
 from sim.study.report.results import LEVEL
-from sim.study.sweep.manifest import git_state, package_versions
 from sim.study.validate.experiments import (
     EXPERIMENTS,
     ROOT_SEED,

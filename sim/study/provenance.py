@@ -1,4 +1,5 @@
-"""Provenance for a sweep's manifest: package versions, the git commit, and a hash of the model code."""
+"""Provenance of results, for run.json and a sweep's manifest: package versions, the git commit, and a
+hash of the model code."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ PRESENTATION_PACKAGES = ("sim/cli", "sim/ui", "sim/study/report", "sim/study/fig
 def now() -> str:
     """The current UTC time, ISO 8601 to the second."""
     return datetime.now(UTC).isoformat(timespec="seconds")
-
 
 
 def package_versions() -> dict[str, str | None]:
@@ -53,7 +53,7 @@ def git_state() -> dict[str, Any]:
 def code_digest() -> str:
     """A hash of the source the results depend on (sim and agents, less the presentation modules),
     so a folder can tell when its runs were made by different code, committed or not."""
-    root = Path(__file__).resolve().parents[3]
+    root = Path(__file__).resolve().parents[2]
     digest = hashlib.sha256()
     for path in sorted([*(root / "sim").rglob("*.py"), *(root / "agents").rglob("*.py")]):
         if not path.relative_to(root).as_posix().startswith(PRESENTATION_PACKAGES):
