@@ -39,7 +39,9 @@ def hill_key(share: float) -> str:
 
 
 def return_statistics(prices: np.ndarray, minutes_per_step: float) -> dict[str, float]:
-    """The stylised facts of one price series' returns at one-minute steps (horizons in minutes)."""
+    """The stylised facts of one price series' returns: aggregation horizons in minutes, lags in steps
+    (the same at the one-minute steps every validation config uses); the ACF's slope is fitted over
+    log-spaced lags from 1 to 60."""
     r = log_returns(prices)
     steps = [max(1, round(minutes / minutes_per_step)) for minutes in HORIZONS]
     kurtosis = dict(zip(HORIZONS, kurtosis_by_horizon(r, steps)))
