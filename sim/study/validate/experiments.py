@@ -22,7 +22,8 @@ from sim.study.sweep.executors import local_executor
 from sim.study.sweep.plan import child_seeds
 from sim.study.validate.statistics import crash_window, run_series, run_statistics
 
-SCENARIOS = Path(__file__).resolve().parents[3] / "configs" / "scenarios"
+REPOSITORY = Path(__file__).resolve().parents[3]
+SCENARIOS = REPOSITORY / "configs" / "scenarios"
 ROOT_SEED = 20251010
 KEEP = ("timeseries", "events")
 

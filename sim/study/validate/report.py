@@ -14,6 +14,7 @@ from sim.study.report.document import Block, Figure, Heading, Table, Text, to_ht
 from sim.study.report.results import LEVEL
 from sim.study.validate.experiments import (
     EXPERIMENTS,
+    REPOSITORY,
     ROOT_SEED,
     Measured,
     experiment_configs,
@@ -46,7 +47,7 @@ def provenance_text(seeds: list[int], steps: int | None) -> str:
     git = git_state()
     commit = (git.get("commit") or "unknown")[:12] + (" (with uncommitted changes)" if git.get("dirty") else "")
     versions = ", ".join(f"{k} {v}" for k, v in package_versions().items() if v)
-    experiments = "; ".join(f"{e.name}: {e.title} ({e.config.parent.name}/{e.config.name}"
+    experiments = "; ".join(f"{e.name}: {e.title} ({e.config.relative_to(REPOSITORY).as_posix()}"
                             + (", " + ", ".join(e.overrides) if e.overrides else "") + ")" for e in EXPERIMENTS)
     length = f"every run cut to {steps} steps (--steps)" if steps is not None else "whole runs as configured"
     return (f"Experiments: {experiments}. {len(seeds)} seeds, the first children of SeedSequence({ROOT_SEED}), "
