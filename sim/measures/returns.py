@@ -42,7 +42,7 @@ def hill_exponent(values: np.ndarray, share: float = 0.025) -> float:
     k = int(round(share * x.size))
     if k < MIN_TAIL_POINTS or k >= x.size or x[k] <= 0:
         return float("nan")
-    spread = float(np.mean(np.log(x[:k] / x[k])))
+    spread = float(np.mean(np.log(x[:k]) - np.log(x[k])))  # a difference of logs: no ratio to overflow
     return 1.0 / spread if spread > 0 else float("nan")
 
 
