@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CONFIG ?= configs/baseline.yaml
 
-.PHONY: run test bench ui lint docs clean
+.PHONY: run test bench ui lint docs validate clean
 
 $(PY):
 	@$(PYTHON_BOOT) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "tierlab needs Python >= 3.12 (found " + sys.version.split()[0] + ")")'
@@ -43,6 +43,11 @@ docs: $(VENV)/.installed-run
 	$(VENV)/bin/tierlab config docs --out docs/parameters.md
 	$(VENV)/bin/tierlab config schema --out docs/schema/run.schema.json
 	$(VENV)/bin/tierlab config schema --sweep --out docs/schema/sweep.schema.json
+
+# The model against the stylised facts and market figures (about 3 minutes on 2 cores); the report
+# goes to docs/validation/.
+validate: $(VENV)/.installed-run
+	$(VENV)/bin/tierlab validate --out docs/validation
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check sim agents tests benchmarks

@@ -19,11 +19,12 @@ from sim.cli.run import add_run_command
 from sim.cli.schedule import add_schedule_command
 from sim.cli.sweep import add_report_command, add_sweep_command
 from sim.cli.ui import add_ui_command
+from sim.cli.validate import add_validate_command
 from sim.schedules import SpecError
 
 COMMANDS: list[Callable[[Subparsers], None]] = [
     add_run_command, add_sweep_command, add_report_command, add_ui_command, add_schedule_command,
-    add_config_command,
+    add_config_command, add_validate_command,
 ]
 
 

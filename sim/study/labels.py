@@ -43,12 +43,12 @@ def measure_label(key: str) -> str:
     return found or MORE_LABELS.get(key, key.replace("_", " "))
 
 
-def format_value(key: str, value: float, millions: bool | None = None) -> str:
-    """A measure's value as the run summary prints it; amounts in USD in millions when large
-    (or when ``millions`` says so, to keep one unit across a mean and its interval)."""
+def format_value(key: str, value: float, millions: bool | None = None, fmt: str | None = None) -> str:
+    """A measure's value as the run summary prints it (or in ``fmt``); amounts in USD in millions when
+    large (or when ``millions`` says so, to keep one unit across a mean and its interval)."""
     if value is None or not np.isfinite(value):
         return "n/a" if value is None or np.isnan(value) else ("inf" if value > 0 else "-inf")
-    fmt = next((f for _, name, f in SUMMARY_LINES if name == key), "{:.4g}")
+    fmt = fmt or next((f for _, name, f in SUMMARY_LINES if name == key), "{:.4g}")
     if fmt == "{:,.0f}" and (abs(value) >= 1e5 if millions is None else millions):
         text = f"{value / 1e6:,.2f}M"
     else:
@@ -56,10 +56,10 @@ def format_value(key: str, value: float, millions: bool | None = None) -> str:
     return text.removeprefix("-") if text.startswith("-") and not any(c in "123456789" for c in text) else text
 
 
-def format_interval(key: str, mean: float, low: float, high: float) -> str:
+def format_interval(key: str, mean: float, low: float, high: float, fmt: str | None = None) -> str:
     """``mean [low, high]`` in one unit; the mean alone when there is no interval (fewer than two values)."""
     if not np.isfinite(low) or not np.isfinite(high):
-        return format_value(key, mean)
+        return format_value(key, mean, fmt=fmt)
     millions = max(abs(mean), abs(low), abs(high)) >= 1e5
-    return (f"{format_value(key, mean, millions)} [{format_value(key, low, millions)}, "
-            f"{format_value(key, high, millions)}]")
+    return (f"{format_value(key, mean, millions, fmt)} [{format_value(key, low, millions, fmt)}, "
+            f"{format_value(key, high, millions, fmt)}]")

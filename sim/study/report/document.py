@@ -47,7 +47,7 @@ def to_markdown(blocks: list[Block], root: Path) -> str:
             frame = block.frame.astype(str).map(lambda cell: cell.replace("|", "\\|"))
             if block.caption:
                 lines += [f"*{block.caption}*", ""]
-            lines.append("| " + " | ".join(map(str, frame.columns)) + " |")
+            lines.append("| " + " | ".join(str(column).replace("|", "\\|") for column in frame.columns) + " |")
             lines.append("|" + "---|" * len(frame.columns))
             lines += ["| " + " | ".join(row) + " |" for row in frame.itertuples(index=False)]
             lines.append("")

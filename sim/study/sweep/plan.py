@@ -64,15 +64,18 @@ class Plan:
     problem: dict[str, Any] | None = None
 
 
-def run_seeds(sweep: SweepConfig) -> list[int]:
-    """The seeds every arm runs with: the listed ones, or children of ``SeedSequence(root_seed)``.
+def child_seeds(root_seed: int, count: int) -> list[int]:
+    """``count`` run seeds, children of ``SeedSequence(root_seed)``: a child depends only on its
+    position, so asking for 50 instead of 30 keeps the first 30."""
+    children = np.random.SeedSequence(root_seed).spawn(count)
+    return [int(child.generate_state(1)[0]) for child in children]
 
-    A child depends only on its position, so raising ``seeds`` from 30 to 50 keeps the first 30.
-    """
+
+def run_seeds(sweep: SweepConfig) -> list[int]:
+    """The seeds every arm runs with: the listed ones, or children of ``SeedSequence(root_seed)``."""
     if isinstance(sweep.seeds, list):
         return list(sweep.seeds)
-    children = np.random.SeedSequence(sweep.root_seed).spawn(sweep.seeds)
-    return [int(child.generate_state(1)[0]) for child in children]
+    return child_seeds(sweep.root_seed, sweep.seeds)
 
 
 def sample_problem(sweep: SweepConfig) -> dict[str, Any] | None:
