@@ -39,7 +39,9 @@ class Experiment:
 
 
 EXPERIMENTS = (
-    Experiment("calm_day", "calm day, retail leverage up to 100x (the config as it is)", SCENARIOS / "calm_day.yaml"),
+    Experiment("calm_day", "calm day (the config as it is)", SCENARIOS / "calm_day.yaml"),
+    Experiment("calm_day_100x", "calm day, retail leverage up to 100x", SCENARIOS / "calm_day.yaml",
+               ("retail.leverage_max=100",)),
     Experiment("calm_day_1x", "calm day, retail leverage capped at 1x", SCENARIOS / "calm_day.yaml",
                ("retail.leverage_min=1", "retail.leverage_max=1")),
     Experiment("october_2025", "October-2025-shaped stress day", SCENARIOS / "october_2025.yaml"),
