@@ -9,9 +9,10 @@ files (names, dtypes and every value's bytes); a later version may add columns a
 the pin still holds for the ones it recorded. (The files' raw bytes also record the pyarrow and pandas
 versions that wrote them, which a fresh install may change without changing a value.)
 
-The ``*_exogenous`` pins were recorded before price formation (the index an exogenous path, the mark
-the book's mid in a band, no arbitrageurs); run with the settings that switch those off, today's
-model reproduces them bit for bit: the old model is a special case of the new one.
+The ``*_exogenous`` pins run with the settings that switch price formation off (the mark the book's mid
+in its band, no arbitrageurs: the index is the fundamental). When price formation came in, these pins
+were the pre-price-formation model's, reproduced bit for bit: the old model is a special case of the new
+one. The calibration of the traders (whale population, book depth, retail leverage) re-pinned all four.
 """
 
 from __future__ import annotations

@@ -140,7 +140,7 @@ def test_without_arbitrage_or_impact_the_index_is_the_fundamental_bit_for_bit(sw
 
 
 def test_with_arbitrage_the_index_leaves_the_fundamental():
-    model = MarketModel(load_config(BASELINE, SMALL), seed=4)
+    model = MarketModel(load_config(BASELINE, [*SMALL, "market_makers.depth=10"]), seed=4)
     model.run()
     series = model.timeseries()
     assert (series["index"] != series["fundamental"]).any()
@@ -153,7 +153,7 @@ def test_arbitrageurs_buy_the_cheap_perpetual_and_sell_spot():
                                                "retail.activity=0"]), seed=1)
     ex = model.exchange
     seller = ex.open_account(owner=99_999, kind="retail", deposit=5e7)
-    ex.submit_market_order(seller, -60.0)           # about 6 M USD sold into the perpetual's bids
+    ex.submit_market_order(seller, -140.0)          # about 14 M USD sold into the perpetual's bids
     mid = model.book.mid()
     for maker in model.makers:                      # makers quote again around the lower mid
         maker.refresh(mid)

@@ -27,6 +27,7 @@ set:
   retail.count: 60
   fundamental.shocks.0.step: 30
   whales.wait: 1.0
+  whales.capital_max: 50000000.0
 steps: 60
 root_seed: 9
 """

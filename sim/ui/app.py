@@ -185,8 +185,8 @@ def ScheduleView(model: VisualMarket) -> tuple[str, ...]:
     datasets, flat = schedule_data(model, model.watch)
     cfg = model.config
     split = f", {cfg.whales.split_accounts} accounts each" if cfg.whales.split_accounts > 1 else ""
-    caption = (f"schedule {model.exchange.schedule.name} · "
-               f"whales {cfg.whales.count} × {cfg.whales.capital / 1e6:,.0f} M USD{split}"
+    capital = ", ".join(f"{whale.traits.capital / 1e6:,.1f}" for whale in model.whales)
+    caption = (f"schedule {model.exchange.schedule.name} · whales' capital (M USD): {capital or 'none'}{split}"
                + (f" · flat: {', '.join(flat)}" if flat else ""))
     return "Margin schedule and whales", to_json(schedule_chart()), to_json(datasets), caption
 

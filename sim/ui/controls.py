@@ -54,7 +54,8 @@ def ui_config(path: Path, *, schedule: str | None = None, steepness: float | Non
     """The config at ``path`` with the UI's controls laid over it (None keeps the config's value).
 
     A visual run lasts at least MIN_DAYS days, so Play does not stop after the config's day.
-    ``whale_capital`` is in millions of USD, ``shock_size`` in percent; a zero shock removes it.
+    ``whale_capital`` (the smallest whale's, in millions of USD; the largest is at least as much) and
+    ``shock_size`` in percent; a zero shock removes it.
     """
     base = load_config(path)
     values: dict[str, object] = {}
@@ -68,6 +69,7 @@ def ui_config(path: Path, *, schedule: str | None = None, steepness: float | Non
         values["whales.count"] = int(whales)
     if whale_capital is not None:
         values["whales.capital"] = float(whale_capital) * 1e6
+        values["whales.capital_max"] = max(base.whales.capital_max, float(whale_capital) * 1e6)
     if split_accounts is not None:
         split = base.whales.split_accounts if base.whales.split_accounts > 1 else SPLIT_ACCOUNTS
         values["whales.split_accounts"] = split if split_accounts else 1
@@ -102,7 +104,7 @@ def model_params(config: RunConfig) -> dict[str, object]:
                             0.25),
         "retail_traders": Slider("Retail traders", config.retail.count, 100, max(10_000, config.retail.count), 100),
         "whales": Slider("Whales", config.whales.count, 0, max(8, config.whales.count), 1),
-        "whale_capital": Slider("Whale capital (M USD)", config.whales.capital / 1e6, 1.0,
+        "whale_capital": Slider("Smallest whale capital (M USD)", config.whales.capital / 1e6, 1.0,
                                 max(100.0, config.whales.capital / 1e6), 1.0),
         "split_accounts": {"type": "Checkbox", "label": "Whales split across accounts",
                            "value": config.whales.split_accounts > 1},

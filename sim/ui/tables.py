@@ -55,7 +55,9 @@ def settings_rows(model: MarketModel) -> list[tuple[str, str]]:
         ("steepness", f"{cfg.steepness:g} × every margin rate"),
         ("retail traders", f"{cfg.retail.count:,} (+{cfg.retail.arrival_per_day:.0%} a day)"),
         ("retail preferred leverage", f"{cfg.retail.leverage_min:g}× to {cfg.retail.leverage_max:g}×"),
-        ("whales", f"{cfg.whales.count} × {cfg.whales.capital / 1e6:,.0f} M USD{accounts}"),
+        ("whales", f"{cfg.whales.count}, capital {cfg.whales.capital / 1e6:,.0f} M to {cfg.whales.capital_max / 1e6:,.0f} M"
+                   f" USD (Pareto, tail {cfg.whales.capital_tail:g}), {cfg.whales.leverage_min:g}× to "
+                   f"{cfg.whales.leverage_max:g}×{accounts}"),
         ("market makers", f"{cfg.market_makers.count} × {cfg.market_makers.depth:g} units a side"),
         ("shocks", shocks or "none"),
         ("seed", str(model.seed)),
