@@ -38,9 +38,11 @@ bench: $(VENV)/.installed-dev $(VENV)/.installed-ui-assets
 	$(PY) benchmarks/sweep_bench.py
 	$(PY) benchmarks/ui_bench.py
 
-# docs/parameters.md and docs/schema/, generated from the config models (a test checks they are current).
+# docs/parameters.md, the parameter tables of docs/ODD.md and docs/schema/, generated from the config
+# models (tests check they are current).
 docs: $(VENV)/.installed-run
 	$(VENV)/bin/tierlab config docs --out docs/parameters.md
+	$(PY) scripts/odd_parameters.py docs/ODD.md
 	$(VENV)/bin/tierlab config schema --out docs/schema/run.schema.json
 	$(VENV)/bin/tierlab config schema --sweep --out docs/schema/sweep.schema.json
 

@@ -1,5 +1,6 @@
 """The parameter reference, generated from the models so that it cannot drift from them: Markdown
-tables of every field (docs/parameters.md) and the JSON Schemas editors check run and sweep files with."""
+tables of every field (docs/parameters.md, and the same tables in docs/ODD.md) and the JSON Schemas
+editors check run and sweep files with."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from pydantic.fields import FieldInfo
 
 from sim.config.run import RunConfig
 from sim.config.sweep import SweepConfig
-from sim.schedules import SPEC_BY_KIND, SpecBase, unit_of
+from sim.schedules import SPEC_BY_KIND, SpecBase, SpecError, unit_of
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 EXTENDS = {"type": "string", "unit": "-",
@@ -147,6 +148,37 @@ def parameters_markdown() -> str:
     for kind, spec in SPEC_BY_KIND.items():
         parts += [table_markdown(t, f"`kind: {kind}`") for t in tables(spec, skip=frozenset(SpecBase.model_fields))]
     return "\n\n".join(parts) + "\n"
+
+
+ODD_MARKERS = ("<!-- parameters: begin -->", "<!-- parameters: end -->")
+
+
+def odd_parameter_block() -> str:
+    """The parameter tables as docs/ODD.md holds them between ``ODD_MARKERS``: ``parameters_markdown``
+    from its note on units on (without its title and introduction), every heading one level lower so
+    that the tables sit under the ODD's own section."""
+    text = parameters_markdown()
+    tables_part = text[text.index("Units. "):]
+    return "\n".join("#" + line if line.startswith("#") else line for line in tables_part.splitlines()) + "\n"
+
+
+def odd_parameter_text(document: str) -> str:
+    """The text between the markers of ``document`` (docs/ODD.md), stripped of blank lines around it;
+    SpecError when the markers are missing or out of order."""
+    begin, end = ODD_MARKERS
+    start, stop = document.find(begin), document.find(end)
+    if start < 0 or stop < start:
+        raise SpecError(f"the ODD document lacks the markers {begin} ... {end}")
+    return document[start + len(begin): stop].strip("\n")
+
+
+def with_odd_parameter_block(document: str) -> str:
+    """``document`` (docs/ODD.md) with the text between its markers replaced by ``odd_parameter_block``."""
+    odd_parameter_text(document)
+    begin, end = ODD_MARKERS
+    head, rest = document.split(begin, 1)
+    tail = rest.split(end, 1)[1]
+    return f"{head}{begin}\n\n{odd_parameter_block()}\n{end}{tail}"
 
 
 def json_schema(model: type[RunConfig] | type[SweepConfig]) -> dict[str, Any]:
