@@ -51,7 +51,7 @@ class RunConfig(Section):
 
     name: str = param("run", "-", "the run's name: in output folder names and figure titles")
     description: str = param("", "-", "one line on what the run is about")
-    seed: NonNegativeInt = param(0, "-", "seed of every random stream: index path, population, behaviour")
+    seed: NonNegativeInt = param(0, "-", "seed of every random stream: fundamental path, population, whales, behaviour")
     steps: PositiveInt = param(1_440, "steps", "run length")
     dt_minutes: PositiveFloat = param(1.0, "minutes", "length of one step")
     debug: bool = param(False, "-", "assert the exchange's invariants every step (slower)")

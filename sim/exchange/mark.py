@@ -4,7 +4,8 @@ Binance's rule (``exchange``): the median of three prices, held within a band ar
   1. index x (1 + last funding rate x time until the next funding / funding interval),
   2. index + the moving average of the basis (book mid - index) over the last ``window`` steps,
   3. the last traded price.
-A thin book alone moves only the third, so it cannot liquidate accounts by itself. ``book_mid`` is
+A sweep through a thin book moves the last price fully but the averaged basis only by 1/window of
+its move, so the book alone can move the mark little and liquidate few accounts by itself. ``book_mid`` is
 the simpler rule: the perpetual's mid held within the band.
 """
 

@@ -37,7 +37,9 @@ def fundamental_path(
     caller, else ``fundamental.csv.path``) and ``initial_price`` and ``rng`` are not used; otherwise it
     is a diffusion from ``initial_price`` (GBM, or with stochastic volatility and Student-t shocks)
     plus jumps. Scheduled shocks multiply either. Draws come in a fixed order: the normals, the
-    jumps, the volatility components, the t scales, so turning one part on leaves the others' noise.
+    jumps, the volatility components, the t scales. Turning stochastic volatility or t shocks on
+    leaves the normals and the jumps as they were; a different jump intensity draws a different
+    number of jump sizes and so shifts the draws after them.
     """
     if steps < 0 or dt_minutes <= 0:
         raise ValueError(

@@ -1,4 +1,4 @@
-"""Replay of a user's CSV price file as the index path: one price a step, or prices at times
+"""Replay of a user's CSV price file as the fundamental path: one price a step, or prices at times
 resampled onto the step grid; every problem with the file is one line naming the file, column and row."""
 
 from __future__ import annotations

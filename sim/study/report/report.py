@@ -152,7 +152,7 @@ def write_report(root: str | Path) -> SweepReport:
                           "interval (blue).")]
     if few_arms and len(differences):
         blocks += [Heading("Paired differences to the control"),
-                   Text("Arm minus control on the same seed (same index path, same traders), averaged over "
+                   Text("Arm minus control on the same seed (same fundamental path, same traders), averaged over "
                         f"seeds, with its {LEVEL:.0%} interval: pairing removes the variation the arms share."),
                    Table(wide_table(differences.rename(columns={"difference": "mean"}), headline)),
                    Figure(differences_figure(results, differences, figures_dir / "differences.png"),
