@@ -49,7 +49,7 @@ docs: $(VENV)/.installed-run
 # The model against the stylised facts and market figures (about 3 minutes on 2 cores); the report
 # goes to docs/validation/.
 validate: $(VENV)/.installed-run
-	$(VENV)/bin/tierlab validate --out docs/validation
+	$(VENV)/bin/tierlab validate --seeds 20 --out docs/validation
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check sim agents tests benchmarks
