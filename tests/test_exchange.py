@@ -678,6 +678,59 @@ def test_adl_of_a_short_closes_the_most_profitable_longs():
     check_books(ex)
 
 
+def _adl_as_ranked_afresh(ex: Exchange, account: int, price: float) -> None:
+    """ADL's close as it was before the queue: the whole market ranked again for every close."""
+    lots = int(ex.lots[account])
+    side = 1 if lots > 0 else -1
+    remaining = abs(lots)
+    for opponent in ex.adl.ranking(-side, exclude=account):
+        if remaining == 0:
+            break
+        take = min(remaining, abs(int(ex.lots[opponent])))
+        ex.trade(opponent, account, side * take, price)
+        remaining -= take
+        if opponent != ex.insurance:
+            ex.fund.cover(opponent)
+
+
+@given(seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=60, deadline=None)
+def test_adl_queue_closes_against_whom_a_fresh_ranking_would(seed):
+    """Closes in a row, with trades, transfers, deposits and mark moves between them, take the
+    same opponents in the same order, to the bit, as ranking the whole market before each close."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(3, 40))
+    script = []                                     # the same operations, replayed on two exchanges
+    for _ in range(int(rng.integers(5, 60))):
+        a, b = (int(x) for x in rng.choice(n + 1, size=2, replace=False))   # n: the insurance fund
+        kind = rng.choice(["trade", "deposit", "transfer", "mark", "adl", "adl", "adl"])
+        script.append((str(kind), a, b, int(rng.integers(1, 5_000)), float(rng.uniform(80.0, 120.0))))
+    books = []
+    for queued in (True, False):
+        ex = Exchange(load_schedule(FLAT), NO_FEES, index_price=100.0, insurance_fund=1_000.0)
+        accounts = [ex.open_account(owner=i, kind="retail", deposit=float(d))
+                    for i, d in enumerate(np.random.default_rng(seed).uniform(10.0, 1_000.0, n))]
+        accounts.append(ex.insurance)
+        for kind, a, b, lots, price in script:
+            a, b = accounts[a], accounts[b]
+            if kind == "trade":
+                ex.trade(a, b, lots, price)
+            elif kind == "deposit":
+                ex.deposit(a, price)
+            elif kind == "transfer":
+                ex.transfer(a, b, price / 10.0)
+            elif kind == "mark":
+                ex.set_index(price)
+            elif ex.lots[a] != 0:
+                if queued:
+                    ex.adl.close(a, price, 1, 0.0)
+                else:
+                    _adl_as_ranked_afresh(ex, a, price)
+        books.append((ex.quote[: ex.n_accounts].tobytes(), ex.lots[: ex.n_accounts].tolist()))
+        check_books(ex)
+    assert books[0] == books[1]
+
+
 def test_adl_counterparty_closed_beyond_its_own_bankruptcy_is_covered_by_the_fund():
     # Traders act before the liquidation phase, so after a gap a short can open below the price
     # at which a long went bankrupt; ADL then closes the short at a loss larger than its margin.

@@ -28,6 +28,28 @@ class AccountBook:
         self.entity = np.zeros(capacity, dtype=np.int64)
         self.kind = np.zeros(capacity, dtype=np.int8)
         self._long_lots = 0
+        self._changed: set[int] | None = None
+
+    # ---------------------------------------------------------------- who changed
+    def watch(self) -> None:
+        """Start noting the accounts whose cash, position or deposits change, so that a reader keeping
+        something computed from them (the ADL queue) refreshes only those (``changes``)."""
+        self._changed = set()
+
+    def unwatch(self) -> None:
+        self._changed = None
+
+    def changes(self) -> set[int] | None:
+        """The accounts changed since watching began or since the last call, which starts afresh;
+        None when not watching."""
+        changed = self._changed
+        if changed is not None:
+            self._changed = set()
+        return changed
+
+    def _note(self, *accounts: int) -> None:
+        if self._changed is not None:
+            self._changed.update(accounts)
 
     @property
     def n_accounts(self) -> int:
@@ -71,6 +93,8 @@ class AccountBook:
         self.kind[accounts] = KIND_CODE[kind]
         self.deposits[accounts] += deposits
         self.quote[accounts] += deposits
+        if self._changed is not None:
+            self._changed.update(accounts.tolist())
         return accounts
 
     def deposit(self, account: int, amount: float) -> None:
@@ -79,11 +103,13 @@ class AccountBook:
             raise ValueError("a deposit must be non-negative")
         self.deposits[account] += amount
         self.quote[account] += amount
+        self._note(account)
 
     def transfer(self, source: int, destination: int, amount: float) -> None:
         """Move cash between two accounts."""
         self.quote[source] -= amount
         self.quote[destination] += amount
+        self._note(source, destination)
 
     def position(self, account: int | None = None) -> float | np.ndarray:
         """Signed position in units, for one account or (None) all."""
@@ -114,6 +140,7 @@ class AccountBook:
         old = int(self.lots[account])
         self._long_lots += max(lots, 0) - max(old, 0)
         self.lots[account] = lots
+        self._note(account)
 
     def trade(self, buyer: int, seller: int, lots: int, price: float) -> None:
         """``buyer`` gains ``lots`` (signed: negative sells) from ``seller`` at ``price``, no fees."""
@@ -131,6 +158,8 @@ class AccountBook:
         np.add.at(self.lots, index, np.array(lots, dtype=np.int64))
         np.add.at(self.quote, index, np.array(cash))
         self._long_lots += int(np.maximum(self.lots[unique], 0).sum() - before)
+        if self._changed is not None:
+            self._changed.update(touched)
 
     def check_closed(self) -> None:
         """Raise AssertionError if open interest does not balance or money appeared or vanished."""

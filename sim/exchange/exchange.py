@@ -190,6 +190,7 @@ class Exchange(AccountBook):
         n = self._n
         payments = rate * self.lots[:n] * (self.lot_size * self.mark)
         self.quote[:n] -= payments
+        self.unwatch()              # every account changed: a reader of ``changes`` starts afresh
         paid = float(payments[payments > 0].sum()) if rate >= 0 else float(payments[payments < 0].sum())
         self.counters.funding_paid_by_longs += paid
         return paid

@@ -93,8 +93,10 @@ def fill_orders(exchange: Exchange, accounts: list[int], lots: list[int], limits
             cost[i] += value
             fee[i] += taker_fee
     if touched:
+        touched.append(exchange.treasury)
+        delta_lots.append(0)
+        delta_cash.append(fees)
         exchange.book_fills(touched, delta_lots, delta_cash)
-        exchange.quote[exchange.treasury] += fees
         exchange.counters.fees += fees
         exchange.update_mark()
     return filled, cost, fee
