@@ -182,8 +182,9 @@ class Exchange(AccountBook):
 
     def execute(self, account: int, lots: int, limit_price: float | None, fee_rate: float) -> tuple[int, float, float]:
         """One market order for ``account``, unchecked (the engine's own): (filled lots, cost, taker fee)."""
-        filled, cost, fee = fill_orders(self, [account], [lots], [limit_price], fee_rate)
-        return filled[0], cost[0], fee[0]
+        filled, cost, fee = fill_orders(self, np.array([account]), np.array([lots]),
+                                        np.array([np.nan if limit_price is None else limit_price]), fee_rate)
+        return int(filled[0]), float(cost[0]), float(fee[0])
 
     def apply_funding(self, rate: float) -> float:
         """Longs pay shorts ``rate`` x notional (shorts pay when negative). Returns what longs paid."""

@@ -41,8 +41,8 @@ def trade(model: MarketModel) -> None:
     sequence = model.rng.permutation(len(actors) + len(batch))
     turns = np.flatnonzero(sequence < len(actors)).tolist()
     for start, end in zip([-1, *turns], [*turns, len(sequence)]):
-        run = (sequence[start + 1: end] - len(actors)).tolist()
-        if run:
+        run = sequence[start + 1: end] - len(actors)
+        if len(run):
             lots, value, _ = batch.execute_many(run)
             filled[run] = lots
             cost[run] = value
