@@ -300,7 +300,7 @@ def test_step_order(monkeypatch):
 
     spy(model.exchange, "set_index", "index")
     for maker in model.makers:
-        spy(maker, "refresh", "quotes")
+        spy(maker, "plan", "quotes")
     spy(model.exchange, "apply_funding", "funding")
     for whale in model.whales:
         spy(whale, "step", "traders")

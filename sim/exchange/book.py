@@ -32,11 +32,13 @@ class _Side:
     def replace(self, quotes: dict[int, tuple[np.ndarray, np.ndarray]]) -> None:
         """Replace the levels of every maker in ``quotes`` (maker -> (prices, lots)) in one merge;
         levels sort by price, then maker, then lots."""
-        kept = (self.lots > 0) & ~np.isin(self.maker, list(quotes))
+        kept = self.lots > 0
+        for quoting in quotes:
+            kept &= self.maker != quoting
         price = np.concatenate([self.price[kept], *(q[0] for q in quotes.values())])
         lots = np.concatenate([self.lots[kept], *(q[1] for q in quotes.values())])
-        maker = np.concatenate([self.maker[kept], *(np.full(len(q[1]), m, dtype=np.int64)
-                                                    for m, q in quotes.items())])
+        maker = np.concatenate([self.maker[kept], np.repeat(np.fromiter(quotes, dtype=np.int64, count=len(quotes)),
+                                                            [len(q[1]) for q in quotes.values()])])
         live = lots > 0
         price, lots, maker = price[live], lots[live], maker[live]
         order = np.lexsort((lots, maker, price if self.ascending else -price))

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from agents import Arbitrageur, Liquidator, MarketMaker, RetailPopulation, RetailTrader, Whale
-from agents.market_maker import standings
+from agents.market_maker import refresh_makers
 from agents.retail import DERISK, draw_traders
 from agents.whale import draw_whales
 from sim import measures
@@ -202,10 +202,7 @@ class MarketModel(mesa.Model):
                 progress(self.steps)
 
     def _refresh_quotes(self) -> None:
-        mid = self.book.mid()
-        accounts = np.array([maker.account for maker in self.makers], dtype=np.int64)
-        for maker, standing in zip(self.makers, zip(*standings(self.exchange, accounts))):
-            maker.refresh(mid, standing)
+        refresh_makers(self.makers, self.book.mid())
         self.exchange.update_mark()
         self._update_signals()
 
