@@ -42,9 +42,10 @@ class MarketRecord:
         model = self.model
         ex = model.exchange
         holders = np.flatnonzero(ex.lots[: ex.n_accounts])
-        position = ex.lots[holders] * ex.rules.lot_size
-        concentration = measures.concentration(position, ex.mark, ex.entity[holders],
+        lots = ex.lots[holders]
+        concentration = measures.concentration(lots, ex.rules.lot_size * ex.mark, ex.entity[holders],
                                                ex.kind[holders] == KIND_CODE["whale"], model.config.metrics.top_k)
+        position = lots * ex.rules.lot_size
         tiers = ex.schedule.tier(np.abs(position) * ex.mark, ex.open_interest_notional())
         tier_notional, tier_accounts = measures.tier_open_interest(position, ex.mark, tiers, ex.schedule.n_tiers)
         self.tier_rows.append(np.concatenate([[model.steps], tier_notional, tier_accounts]))
@@ -72,10 +73,7 @@ class MarketRecord:
         """The contract-weighted leverage of open retail positions: each position's entry leverage
         weighted by its notional now (0 with none open)."""
         pop = self.model.retail
-        lots = self.model.exchange.lots[pop.account]
-        weight = np.abs(lots).astype(float)
-        total = weight.sum()
-        return float(weight @ pop.entry_leverage / total) if total > 0 else 0.0
+        return measures.contract_weighted(pop.entry_leverage, self.model.exchange.lots[pop.account])
 
     def price_formation(self) -> dict[str, float]:
         """The fundamental beside the index (spot) and the perpetual's book, and how much of the

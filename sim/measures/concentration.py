@@ -6,6 +6,7 @@ integer entity code with ``np.bincount``.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 SIDES = ("long", "short")
@@ -21,48 +22,13 @@ def _amounts(amounts: np.ndarray) -> np.ndarray:
     return values
 
 
-def _hhi(values: np.ndarray, total: float) -> float:
-    """HHI of validated amounts whose sum is already known (einsum, not BLAS dot: faster here)."""
-    if total <= 0:
-        return 0.0
-    shares = values / total
-    return float(np.einsum("i,i->", shares, shares))
-
-
-def _top_share_sorted(parts: tuple[np.ndarray, ...], total: float, k: int) -> float:
-    """Top-k share of amounts given as parts each sorted ascending, without sorting them again."""
-    if k < 0:
-        raise ValueError(f"k must be >= 0, got {k}")
-    if total <= 0 or k == 0:
-        return 0.0
-    positive = sum(part.size - int(np.searchsorted(part, 0.0, side="right")) for part in parts)
-    if k >= positive:
-        return 1.0
-    largest = parts[0][-k:] if len(parts) == 1 else np.sort(np.concatenate([part[-k:] for part in parts]))[-k:]
-    return float(largest.sum() / total)
-
-
-def _gini_sorted(ascending: np.ndarray, total: float) -> float:
-    """Gini of amounts already sorted ascending: sum_i (2i - n - 1) x_i / (n sum x), i from 1."""
-    n = ascending.size
-    if total <= 0 or ascending[0] == ascending[-1]:
-        return 0.0
-    weights = np.arange(1 - n, n, 2, dtype=float)
-    return float(max(0.0, np.einsum("i,i->", weights, ascending) / (n * total)))
-
-
-def _share(part: float, total: float) -> float:
-    """part / total, 0.0 when there is nothing to share."""
-    return float(part / total) if total > 0 else 0.0
-
-
 def hhi(amounts: np.ndarray) -> float:
     """Herfindahl-Hirschman index: sum of squared shares of non-negative amounts, in [1/n, 1].
 
     0.0 when the total is 0 (nothing is concentrated when nothing is held).
     """
     values = _amounts(amounts)
-    return _hhi(values, float(values.sum()))
+    return float(_ratio(_sum(values * values), _sum(values) ** 2))
 
 
 def top_share(amounts: np.ndarray, k: int) -> float:
@@ -71,15 +37,9 @@ def top_share(amounts: np.ndarray, k: int) -> float:
     1.0 when k covers every positive amount, 0.0 when the total is 0 or k is 0.
     """
     values = _amounts(amounts)
-    total = float(values.sum())
     if k < 0:
         raise ValueError(f"k must be >= 0, got {k}")
-    if total <= 0 or k == 0:
-        return 0.0
-    if k >= np.count_nonzero(values):
-        return 1.0
-    largest = np.partition(values, values.size - k)[values.size - k :]
-    return float(largest.sum() / total)
+    return float(_top_share(np.sort(values), _sum(values), k, np.count_nonzero(values)))
 
 
 def gini(amounts: np.ndarray) -> float:
@@ -88,7 +48,7 @@ def gini(amounts: np.ndarray) -> float:
     Population form (mean absolute difference / twice the mean); 0.0 when the total is 0.
     """
     values = np.sort(_amounts(amounts))
-    return _gini_sorted(values, float(values.sum()))
+    return float(_gini(values, _sum(values))) if values.size else 0.0
 
 
 def lorenz_curve(amounts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -136,47 +96,126 @@ def concentration(
     ``top10_share`` whatever top_k is), Gini over the side's open accounts, whale share. Without
     suffix, both sides pooled: each entity counts its gross notional (long plus short accounts).
     ``open_interest_notional`` is the long side's notional; ``accounts_open`` counts position != 0.
+
+    Shares do not depend on the mark, so they are computed on |position| itself: given positions in
+    whole lots (and the value of a lot as ``mark``), every sum is of whole numbers and exact, whatever
+    the order of the accounts. One compiled pass over the accounts (``_concentration``), as the model
+    measures every step over up to a million accounts.
     """
     position = np.asarray(position, dtype=float)
-    entity = np.asarray(entity)
+    entity = np.asarray(entity, dtype=np.int64)
     whale = np.asarray(is_whale, dtype=bool)
     if not position.shape == entity.shape == whale.shape:
         raise ValueError(
             f"position {position.shape}, entity {entity.shape} and is_whale {whale.shape} "
             "must have the same shape"
         )
-    notional = np.abs(position) * float(mark)
-    side = np.sign(position).astype(np.int64) + 1
-    side_total = np.bincount(side, weights=notional, minlength=3)
-    side_whale = np.bincount(side, weights=np.where(whale, notional, 0.0), minlength=3)
-    if entity.size:
-        slots = 3 * (int(entity.max()) + 1)
-        entity_side = np.bincount(3 * entity + side, weights=notional, minlength=slots)
-        entity_side = entity_side.reshape(-1, 3)
-    else:
-        entity_side = np.zeros((0, 3))
-    out: dict[str, float] = {}
-    ascending: dict[str, np.ndarray] = {}
-    for name, code in (("long", 2), ("short", 0)):
-        held = np.sort(notional[side == code])
-        total = float(side_total[code])
-        ascending[name] = held
-        out[f"hhi_accounts_{name}"] = _hhi(held, total)
-        by_entity_side = entity_side[:, code]
-        out[f"hhi_entities_{name}"] = _hhi(by_entity_side, float(by_entity_side.sum()))
-        out[f"top1_share_{name}"] = _top_share_sorted((held,), total, 1)
-        out[f"top10_share_{name}"] = _top_share_sorted((held,), total, top_k)
-        out[f"gini_{name}"] = _gini_sorted(held, total)
-        out[f"whale_share_{name}"] = _share(float(side_whale[code]), total)
+    if top_k < 0:
+        raise ValueError(f"k must be >= 0, got {top_k}")
+    values = _concentration(position, entity, whale, top_k).tolist()
+    out = dict(zip(_CONCENTRATION_KEYS, values[:-2], strict=True))
+    out["open_interest_notional"] = values[-2] * float(mark)
+    out["accounts_open"] = int(values[-1])
+    return out
 
-    total = float(side_total[0] + side_total[2])
-    out["hhi_accounts"] = _hhi(notional, total)
-    gross = entity_side[:, 0] + entity_side[:, 2]
-    out["hhi_entities"] = _hhi(gross, float(gross.sum()))
-    out["top10_share"] = _top_share_sorted((ascending["long"], ascending["short"]), total, top_k)
-    out["whale_share"] = _share(float(side_whale[0] + side_whale[2]), total)
-    out["open_interest_notional"] = float(side_total[2])
-    out["accounts_open"] = int(np.count_nonzero(position))
+
+_CONCENTRATION_KEYS = [f"{name}_{side}" for side in SIDES for name in (
+    "hhi_accounts", "hhi_entities", "top1_share", "top10_share", "gini", "whale_share")] + [
+    "hhi_accounts", "hhi_entities", "top10_share", "whale_share"]
+
+
+@numba.njit(cache=True)
+def _ratio(part: float, total: float) -> float:
+    return part / total if total > 0 else 0.0
+
+
+@numba.njit(cache=True)
+def _sum(values: np.ndarray) -> float:
+    """The sum, element after element (the order every measure here sums in)."""
+    total = 0.0
+    for value in values:
+        total += value
+    return total
+
+
+@numba.njit(cache=True)
+def _top_share(ascending: np.ndarray, total: float, k: int, count: int) -> float:
+    """Share of ``total`` in the k largest amounts (``ascending`` holds at least those, sorted); 1 when
+    k covers all ``count`` amounts, 0 when the total is 0 or k is 0."""
+    if total <= 0 or k == 0:
+        return 0.0
+    if k >= count:
+        return 1.0
+    largest = 0.0
+    for i in range(len(ascending) - k, len(ascending)):
+        largest += ascending[i]
+    return largest / total
+
+
+@numba.njit(cache=True)
+def _gini(ascending: np.ndarray, total: float) -> float:
+    """sum_i (2i - n - 1) x_i / (n sum x) over amounts sorted ascending, i from 1; 0 when all equal."""
+    n = len(ascending)
+    if total <= 0 or ascending[0] == ascending[n - 1]:
+        return 0.0
+    weighted = 0.0
+    for i in range(n):
+        weighted += (2 * i + 1 - n) * ascending[i]
+    return max(0.0, weighted / (n * total))
+
+
+@numba.njit(cache=True)
+def _concentration(position: np.ndarray, entity: np.ndarray, whale: np.ndarray, top_k: int) -> np.ndarray:
+    """The values ``concentration`` names (in ``_CONCENTRATION_KEYS`` order: long side, short side,
+    pooled), then the long side's amount and the count of open accounts.
+
+    Sums run in a fixed order: accounts as given, entities by code, sorted amounts ascending.
+    """
+    held = np.abs(position)
+    open_ = np.flatnonzero(held)
+    side = np.where(position[open_] > 0, 0, 1)              # 0 long, 1 short
+    total, squares, whales = np.zeros(2), np.zeros(2), np.zeros(2)
+    for j in range(len(open_)):
+        x = held[open_[j]]
+        total[side[j]] += x
+        squares[side[j]] += x * x
+        if whale[open_[j]]:
+            whales[side[j]] += x
+    # each entity's amount per side: accounts grouped by code (sorted if not already in order)
+    codes = entity[open_]
+    order = np.arange(len(open_)) if np.all(codes[1:] >= codes[:-1]) else np.argsort(codes, kind="mergesort")
+    entity_squares, gross_squares = np.zeros(2), 0.0
+    j = 0
+    while j < len(order):
+        code, long_, short = codes[order[j]], 0.0, 0.0
+        while j < len(order) and codes[order[j]] == code:
+            if side[order[j]] == 0:
+                long_ += held[open_[order[j]]]
+            else:
+                short += held[open_[order[j]]]
+            j += 1
+        entity_squares[0] += long_ * long_
+        entity_squares[1] += short * short
+        gross_squares += (long_ + short) * (long_ + short)
+    out = np.zeros(18)
+    tops = np.zeros(0)
+    for s in range(2):
+        ascending = np.sort(held[open_[side == s]])
+        count = len(ascending)
+        out[6 * s] = _ratio(squares[s], total[s] * total[s])
+        out[6 * s + 1] = _ratio(entity_squares[s], total[s] * total[s])
+        out[6 * s + 2] = _top_share(ascending, total[s], 1, count)
+        out[6 * s + 3] = _top_share(ascending, total[s], top_k, count)
+        out[6 * s + 4] = _gini(ascending, total[s]) if count else 0.0
+        out[6 * s + 5] = _ratio(whales[s], total[s])
+        tops = np.concatenate((tops, ascending[max(count - top_k, 0):]))
+    both = total[0] + total[1]
+    out[12] = _ratio(squares[0] + squares[1], both * both)
+    out[13] = _ratio(gross_squares, both * both)
+    out[14] = _top_share(np.sort(tops), both, top_k, len(open_))
+    out[15] = _ratio(whales[0] + whales[1], both)
+    out[16] = total[0]
+    out[17] = len(open_)
     return out
 
 
