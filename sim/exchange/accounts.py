@@ -181,7 +181,8 @@ class AccountBook:
             f"equity sums to {equity!r}, deposits to {deposits!r}")
 
 
-@numba.njit(cache=True)
+@numba.njit("(float64[:], int64[:], int64[:], int64[:], int64[:], int64[:], float64[:], int64, float64, float64, float64)",
+            cache=True)
 def settle_fills(quote: np.ndarray, position: np.ndarray, orders: np.ndarray, takers: np.ndarray,
                  makers: np.ndarray, lots: np.ndarray, prices: np.ndarray, n_orders: int, lot_size: float,
                  taker_rate: float, maker_rate: float):

@@ -17,7 +17,8 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True)
+@numba.njit("(float64[:], int64[:], int64[:], float64[:], int64[:], int64[:], int64[:], int64[:], float64[:], int64[:], int64)",
+            cache=True)
 def walk_book(ask_price: np.ndarray, ask_lots: np.ndarray, ask_maker: np.ndarray,
               bid_price: np.ndarray, bid_lots: np.ndarray, bid_maker: np.ndarray, heads: np.ndarray,
               orders: np.ndarray, limits: np.ndarray, takers: np.ndarray, width: int):

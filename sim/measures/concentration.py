@@ -124,12 +124,12 @@ _CONCENTRATION_KEYS = [f"{name}_{side}" for side in SIDES for name in (
     "hhi_accounts", "hhi_entities", "top10_share", "whale_share"]
 
 
-@numba.njit(cache=True)
+@numba.njit("float64(float64, float64)", cache=True)
 def _ratio(part: float, total: float) -> float:
     return part / total if total > 0 else 0.0
 
 
-@numba.njit(cache=True)
+@numba.njit("float64(float64[:])", cache=True)
 def _sum(values: np.ndarray) -> float:
     """The sum, element after element (the order every measure here sums in)."""
     total = 0.0
@@ -138,7 +138,7 @@ def _sum(values: np.ndarray) -> float:
     return total
 
 
-@numba.njit(cache=True)
+@numba.njit("float64(float64[:], float64, int64, int64)", cache=True)
 def _top_share(ascending: np.ndarray, total: float, k: int, count: int) -> float:
     """Share of ``total`` in the k largest amounts (``ascending`` holds at least those, sorted); 1 when
     k covers all ``count`` amounts, 0 when the total is 0 or k is 0."""
@@ -152,7 +152,7 @@ def _top_share(ascending: np.ndarray, total: float, k: int, count: int) -> float
     return largest / total
 
 
-@numba.njit(cache=True)
+@numba.njit("float64(float64[:], float64)", cache=True)
 def _gini(ascending: np.ndarray, total: float) -> float:
     """sum_i (2i - n - 1) x_i / (n sum x) over amounts sorted ascending, i from 1; 0 when all equal."""
     n = len(ascending)
@@ -164,7 +164,7 @@ def _gini(ascending: np.ndarray, total: float) -> float:
     return max(0.0, weighted / (n * total))
 
 
-@numba.njit(cache=True)
+@numba.njit("float64[:](float64[:], int64[:], boolean[:], int64)", cache=True)
 def _concentration(position: np.ndarray, entity: np.ndarray, whale: np.ndarray, top_k: int) -> np.ndarray:
     """The values ``concentration`` names (in ``_CONCENTRATION_KEYS`` order: long side, short side,
     pooled), then the long side's amount and the count of open accounts.

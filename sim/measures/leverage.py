@@ -6,7 +6,7 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True)
+@numba.njit("float64(float64[:], int64[:])", cache=True)
 def contract_weighted(leverage: np.ndarray, lots: np.ndarray) -> float:
     """Mean of ``leverage`` over open positions, each weighted by its size in contracts (|lots|);
     0.0 with none open. Summed position after position (compiled: it runs over every trader each
