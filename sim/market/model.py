@@ -80,7 +80,6 @@ class MarketModel(mesa.Model):
         self.reversion_signal = 0
         self.step_events: list[tuple] = []
         self.liquidated_leverage: dict[int, float] = {}
-        self.record = MarketRecord(self)
         self.normal_volatility = config.fundamental.volatility * np.sqrt(config.dt_minutes / MINUTES_PER_YEAR)
 
         self.makers = [MarketMaker(self, config.market_makers, self.normal_volatility)
@@ -95,6 +94,7 @@ class MarketModel(mesa.Model):
                                    self.setup_rng, config.network.kind)
         self.add_retail(config.retail.count)
 
+        self.record = MarketRecord(self)
         self._refresh_quotes()
         self._marks[0] = self.exchange.mark
         self.record.measure()

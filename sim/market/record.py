@@ -35,6 +35,7 @@ class MarketRecord:
         self.model = model
         self.tier_rows: list[np.ndarray] = []
         self.measures: dict[str, float] = {}
+        self._arbitrage_accounts = np.array([arb.account for arb in model.arbitrageurs], dtype=np.int64)
 
     def measure(self) -> None:
         """This step's row of measures, computed over the accounts holding a position (the flat ones
@@ -81,7 +82,7 @@ class MarketRecord:
         model = self.model
         ex = model.exchange
         mid = model.book.mid()
-        accounts = np.array([arb.account for arb in model.arbitrageurs], dtype=np.int64)
+        accounts = self._arbitrage_accounts
         equity = float(np.maximum(ex.equity(accounts), 0.0).sum()) if accounts.size else 0.0
         used = float(np.sum(ex.initial_margin(accounts))) if accounts.size else 0.0
         return {
@@ -89,7 +90,7 @@ class MarketRecord:
             "perp_mid": mid,
             "basis": mid / ex.index - 1.0,
             "spot_impact": model.spot.impact(),
-            "arbitrage_position": float(ex.position(None)[accounts].sum() * ex.mark) if accounts.size else 0.0,
+            "arbitrage_position": float((ex.lots[accounts] * ex.lot_size).sum() * ex.mark) if accounts.size else 0.0,
             "arbitrage_margin_use": used / equity if equity > 0 else (1.0 if used > 0 else 0.0),
         }
 

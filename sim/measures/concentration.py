@@ -1,12 +1,11 @@
 """Concentration of open interest: HHI, top-k share, Gini and Lorenz curve, per side and per tier.
 
-The per-step measures run over up to 100,000 accounts, so they are vectorised and group accounts by
-integer entity code with ``np.bincount``.
+The per-step measures run over up to a million accounts: vectorised, on positions in whole lots, so
+that their sums are exact and do not depend on the order of the accounts.
 """
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 SIDES = ("long", "short")
@@ -22,13 +21,42 @@ def _amounts(amounts: np.ndarray) -> np.ndarray:
     return values
 
 
+def _ratio(part: float, total: float) -> float:
+    """part / total, 0.0 when there is nothing to share."""
+    return float(part) / float(total) if total > 0 else 0.0
+
+
+def _hhi(values: np.ndarray, total: float) -> float:
+    """Sum of squared shares of amounts whose sum is ``total`` (exact for whole numbers)."""
+    return _ratio((values * values).sum(), float(total) * float(total))
+
+
+def _top_share(ascending: np.ndarray, total: float, k: int, count: int) -> float:
+    """Share of ``total`` in the k largest of amounts sorted ascending (holding at least those);
+    1.0 when k covers all ``count`` positive amounts, 0.0 when the total is 0 or k is 0."""
+    if total <= 0 or k == 0:
+        return 0.0
+    if k >= count:
+        return 1.0
+    return _ratio(ascending[-k:].sum(), total)
+
+
+def _gini(ascending: np.ndarray, total: float) -> float:
+    """sum_i (2i - n - 1) x_i / (n sum x) over amounts sorted ascending, i from 1; 0 when all equal."""
+    n = ascending.size
+    if n == 0 or total <= 0 or ascending[0] == ascending[-1]:
+        return 0.0
+    weighted = np.dot(np.arange(1 - n, n, 2, dtype=ascending.dtype), ascending)
+    return max(0.0, _ratio(weighted, float(n * total)))
+
+
 def hhi(amounts: np.ndarray) -> float:
     """Herfindahl-Hirschman index: sum of squared shares of non-negative amounts, in [1/n, 1].
 
     0.0 when the total is 0 (nothing is concentrated when nothing is held).
     """
     values = _amounts(amounts)
-    return float(_ratio(_sum(values * values), _sum(values) ** 2))
+    return _hhi(values, values.sum())
 
 
 def top_share(amounts: np.ndarray, k: int) -> float:
@@ -39,7 +67,7 @@ def top_share(amounts: np.ndarray, k: int) -> float:
     values = _amounts(amounts)
     if k < 0:
         raise ValueError(f"k must be >= 0, got {k}")
-    return float(_top_share(np.sort(values), _sum(values), k, np.count_nonzero(values)))
+    return _top_share(np.sort(values), values.sum(), k, np.count_nonzero(values))
 
 
 def gini(amounts: np.ndarray) -> float:
@@ -48,7 +76,7 @@ def gini(amounts: np.ndarray) -> float:
     Population form (mean absolute difference / twice the mean); 0.0 when the total is 0.
     """
     values = np.sort(_amounts(amounts))
-    return float(_gini(values, _sum(values))) if values.size else 0.0
+    return _gini(values, values.sum())
 
 
 def lorenz_curve(amounts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -84,139 +112,75 @@ def by_entity(amounts: np.ndarray, entity: np.ndarray) -> np.ndarray:
 
 
 def concentration(
-    position: np.ndarray,
-    mark: float,
+    lots: np.ndarray,
+    lot_value: float,
     entity: np.ndarray,
     is_whale: np.ndarray,
     top_k: int = 10,
 ) -> dict[str, float]:
-    """Concentration of open interest per side and over both sides, on notional |position| x mark.
+    """Concentration of open interest per side and over both sides, from positions in whole lots.
 
     Per side (suffix _long/_short): HHI over accounts and entities, top-1 and top-k share (key
     ``top10_share`` whatever top_k is), Gini over the side's open accounts, whale share. Without
-    suffix, both sides pooled: each entity counts its gross notional (long plus short accounts).
-    ``open_interest_notional`` is the long side's notional; ``accounts_open`` counts position != 0.
+    suffix, both sides pooled: each entity counts its gross position (long plus short accounts).
+    ``open_interest_notional`` is the long side's lots times ``lot_value`` (a lot's notional);
+    ``accounts_open`` counts lots != 0.
 
-    Shares do not depend on the mark, so they are computed on |position| itself: given positions in
-    whole lots (and the value of a lot as ``mark``), every sum is of whole numbers and exact, whatever
-    the order of the accounts. One compiled pass over the accounts (``_concentration``), as the model
-    measures every step over up to a million accounts.
+    Shares do not depend on the price, so they are computed on the lots themselves: every sum is of
+    whole numbers, exact and the same in any order (while sums of squares stay below 2^63, i.e.
+    positions below about 3e9 lots), then divided once.
     """
-    position = np.asarray(position, dtype=float)
+    lots = np.asarray(lots)
+    if lots.dtype.kind not in "iu":
+        raise ValueError(f"lots must be whole numbers (an integer array), got {lots.dtype}")
+    lots = lots.astype(np.int64, copy=False)
     entity = np.asarray(entity, dtype=np.int64)
     whale = np.asarray(is_whale, dtype=bool)
-    if not position.shape == entity.shape == whale.shape:
+    if not lots.shape == entity.shape == whale.shape:
         raise ValueError(
-            f"position {position.shape}, entity {entity.shape} and is_whale {whale.shape} "
-            "must have the same shape"
+            f"lots {lots.shape}, entity {entity.shape} and is_whale {whale.shape} must have the same shape"
         )
     if top_k < 0:
         raise ValueError(f"k must be >= 0, got {top_k}")
-    values = _concentration(position, entity, whale, top_k).tolist()
-    out = dict(zip(_CONCENTRATION_KEYS, values[:-2], strict=True))
-    out["open_interest_notional"] = values[-2] * float(mark)
-    out["accounts_open"] = int(values[-1])
+    ordered = np.sort(lots)                                   # shorts (most short first), flat, longs
+    shorts, longs = ordered[: np.searchsorted(ordered, 0)], ordered[np.searchsorted(ordered, 0, "right"):]
+    sides = {"long": longs, "short": -shorts[::-1]}           # each side's |lots|, ascending
+    whales = lots[whale]
+    whale_lots = {"long": int(whales[whales > 0].sum()), "short": -int(whales[whales < 0].sum())}
+    per_entity = _per_entity(entity, lots)
+    out: dict[str, float] = {}
+    totals = {name: int(ascending.sum()) for name, ascending in sides.items()}
+    for column, (name, ascending) in enumerate(sides.items()):
+        total = totals[name]
+        out[f"hhi_accounts_{name}"] = _hhi(ascending, total)
+        out[f"hhi_entities_{name}"] = out[f"hhi_accounts_{name}"] if per_entity is None else _hhi(
+            per_entity[:, column], total)
+        out[f"top1_share_{name}"] = _top_share(ascending, total, 1, ascending.size)
+        out[f"top10_share_{name}"] = _top_share(ascending, total, top_k, ascending.size)
+        out[f"gini_{name}"] = _gini(ascending, total)
+        out[f"whale_share_{name}"] = _ratio(whale_lots[name], total)
+    both = totals["long"] + totals["short"]
+    count = len(longs) + len(shorts)
+    tops = np.sort(np.concatenate([ascending[max(ascending.size - top_k, 0):] for ascending in sides.values()]))
+    out["hhi_accounts"] = _ratio((longs * longs).sum() + (shorts * shorts).sum(), float(both) * float(both))
+    out["hhi_entities"] = out["hhi_accounts"] if per_entity is None else _hhi(per_entity.sum(axis=1), both)
+    out["top10_share"] = _top_share(tops, both, top_k, count)
+    out["whale_share"] = _ratio(whale_lots["long"] + whale_lots["short"], both)
+    out["open_interest_notional"] = float(totals["long"]) * float(lot_value)
+    out["accounts_open"] = count
     return out
 
 
-_CONCENTRATION_KEYS = [f"{name}_{side}" for side in SIDES for name in (
-    "hhi_accounts", "hhi_entities", "top1_share", "top10_share", "gini", "whale_share")] + [
-    "hhi_accounts", "hhi_entities", "top10_share", "whale_share"]
-
-
-@numba.njit("float64(float64, float64)", cache=True)
-def _ratio(part: float, total: float) -> float:
-    return part / total if total > 0 else 0.0
-
-
-@numba.njit("float64(float64[:])", cache=True)
-def _sum(values: np.ndarray) -> float:
-    """The sum, element after element (the order every measure here sums in)."""
-    total = 0.0
-    for value in values:
-        total += value
-    return total
-
-
-@numba.njit("float64(float64[:], float64, int64, int64)", cache=True)
-def _top_share(ascending: np.ndarray, total: float, k: int, count: int) -> float:
-    """Share of ``total`` in the k largest amounts (``ascending`` holds at least those, sorted); 1 when
-    k covers all ``count`` amounts, 0 when the total is 0 or k is 0."""
-    if total <= 0 or k == 0:
-        return 0.0
-    if k >= count:
-        return 1.0
-    largest = 0.0
-    for i in range(len(ascending) - k, len(ascending)):
-        largest += ascending[i]
-    return largest / total
-
-
-@numba.njit("float64(float64[:], float64)", cache=True)
-def _gini(ascending: np.ndarray, total: float) -> float:
-    """sum_i (2i - n - 1) x_i / (n sum x) over amounts sorted ascending, i from 1; 0 when all equal."""
-    n = len(ascending)
-    if total <= 0 or ascending[0] == ascending[n - 1]:
-        return 0.0
-    weighted = 0.0
-    for i in range(n):
-        weighted += (2 * i + 1 - n) * ascending[i]
-    return max(0.0, weighted / (n * total))
-
-
-@numba.njit("float64[:](float64[:], int64[:], boolean[:], int64)", cache=True)
-def _concentration(position: np.ndarray, entity: np.ndarray, whale: np.ndarray, top_k: int) -> np.ndarray:
-    """The values ``concentration`` names (in ``_CONCENTRATION_KEYS`` order: long side, short side,
-    pooled), then the long side's amount and the count of open accounts.
-
-    Sums run in a fixed order: accounts as given, entities by code, sorted amounts ascending.
-    """
-    held = np.abs(position)
-    open_ = np.flatnonzero(held)
-    side = np.where(position[open_] > 0, 0, 1)              # 0 long, 1 short
-    total, squares, whales = np.zeros(2), np.zeros(2), np.zeros(2)
-    for j in range(len(open_)):
-        x = held[open_[j]]
-        total[side[j]] += x
-        squares[side[j]] += x * x
-        if whale[open_[j]]:
-            whales[side[j]] += x
-    # each entity's amount per side: accounts grouped by code (sorted if not already in order)
-    codes = entity[open_]
-    order = np.arange(len(open_)) if np.all(codes[1:] >= codes[:-1]) else np.argsort(codes, kind="mergesort")
-    entity_squares, gross_squares = np.zeros(2), 0.0
-    j = 0
-    while j < len(order):
-        code, long_, short = codes[order[j]], 0.0, 0.0
-        while j < len(order) and codes[order[j]] == code:
-            if side[order[j]] == 0:
-                long_ += held[open_[order[j]]]
-            else:
-                short += held[open_[order[j]]]
-            j += 1
-        entity_squares[0] += long_ * long_
-        entity_squares[1] += short * short
-        gross_squares += (long_ + short) * (long_ + short)
-    out = np.zeros(18)
-    tops = np.zeros(0)
-    for s in range(2):
-        ascending = np.sort(held[open_[side == s]])
-        count = len(ascending)
-        out[6 * s] = _ratio(squares[s], total[s] * total[s])
-        out[6 * s + 1] = _ratio(entity_squares[s], total[s] * total[s])
-        out[6 * s + 2] = _top_share(ascending, total[s], 1, count)
-        out[6 * s + 3] = _top_share(ascending, total[s], top_k, count)
-        out[6 * s + 4] = _gini(ascending, total[s]) if count else 0.0
-        out[6 * s + 5] = _ratio(whales[s], total[s])
-        tops = np.concatenate((tops, ascending[max(count - top_k, 0):]))
-    both = total[0] + total[1]
-    out[12] = _ratio(squares[0] + squares[1], both * both)
-    out[13] = _ratio(gross_squares, both * both)
-    out[14] = _top_share(np.sort(tops), both, top_k, len(open_))
-    out[15] = _ratio(whales[0] + whales[1], both)
-    out[16] = total[0]
-    out[17] = len(open_)
-    return out
+def _per_entity(entity: np.ndarray, lots: np.ndarray) -> np.ndarray | None:
+    """Each entity's long and short lots (columns), entities in code order; None when every account
+    is an entity of its own (then an entity's shares are its account's)."""
+    if (entity[1:] < entity[:-1]).any():
+        order = np.argsort(entity, kind="stable")
+        entity, lots = entity[order], lots[order]
+    starts = np.flatnonzero(np.concatenate(([True], entity[1:] != entity[:-1])))
+    if len(starts) >= len(entity):
+        return None
+    return np.add.reduceat(np.column_stack([np.maximum(lots, 0), np.maximum(-lots, 0)]), starts, axis=0)
 
 
 def tier_open_interest(

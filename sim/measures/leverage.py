@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 
-@numba.njit("float64(float64[:], int64[:])", cache=True)
 def contract_weighted(leverage: np.ndarray, lots: np.ndarray) -> float:
     """Mean of ``leverage`` over open positions, each weighted by its size in contracts (|lots|);
-    0.0 with none open. Summed position after position (compiled: it runs over every trader each
-    step), so the result does not depend on threads or the machine's vector width."""
-    weighted = 0.0
-    contracts = 0
-    for i in range(len(lots)):
-        if lots[i] != 0:
-            weighted += abs(lots[i]) * leverage[i]
-            contracts += abs(lots[i])
-    return weighted / contracts if contracts > 0 else 0.0
+    0.0 with none open. The weighted values are summed position after position (a cumulative sum,
+    not a BLAS dot whose result depends on its thread count), so the result is the same anywhere."""
+    weights = np.abs(lots)
+    contracts = int(weights.sum())
+    return float(np.cumsum(weights * leverage)[-1] / contracts) if contracts else 0.0
