@@ -122,13 +122,13 @@ class AccountBook:
         """Cash plus position at mark, for one account, an array of accounts, or (None) all."""
         at = slice(0, self._n) if account is None else account
         value = self.quote[at] + self.lots[at] * (self.lot_size * self.mark)
-        return float(value) if np.ndim(value) == 0 else value
+        return value if isinstance(value, np.ndarray) and value.ndim else float(value)
 
     def notional(self, account: int | np.ndarray | None = None) -> float | np.ndarray:
         """|position| x mark, for one account, an array of accounts, or (None) all."""
         at = slice(0, self._n) if account is None else account
         value = np.abs(self.lots[at]) * (self.lot_size * self.mark)
-        return float(value) if np.ndim(value) == 0 else value
+        return value if isinstance(value, np.ndarray) and value.ndim else float(value)
 
     def open_interest(self) -> float:
         """Long open interest in units (equal to short open interest)."""

@@ -19,19 +19,24 @@ if TYPE_CHECKING:
 
 
 class _Queue:
-    """One side's ADL queue: a heap of (-score, account) and each ranked account's current entry.
+    """One side's ADL queue: the ranking as built (arrays, read in order) and a heap of the entries of
+    accounts changed since, each account's current key kept beside it.
 
     An account's score changes only when its cash, position or deposits change (or the mark moves,
-    when the queue is rebuilt); its new entry is pushed, and an entry no longer current is skipped
-    when it comes up.
+    when the queue is rebuilt): its entry in the ranking stops counting and its new one goes on the
+    heap; the next account is the better of the two fronts.
     """
 
     def __init__(self, accounts: np.ndarray, keys: np.ndarray):
-        self.heap = list(zip(keys.tolist(), accounts.tolist()))     # sorted, so already a heap
-        self.current = dict(zip(accounts.tolist(), keys.tolist()))
+        self.accounts, self.keys = accounts, keys
+        self.next = 0
+        self.changed: set[int] = set()
+        self.heap: list[tuple[float, int]] = []
+        self.current: dict[int, float] = {}
 
     def update(self, accounts: list[int], keys: list[float], on_side: list[bool]) -> None:
         for account, key, ranked in zip(accounts, keys, on_side):
+            self.changed.add(account)
             if ranked:
                 self.current[account] = key
                 heapq.heappush(self.heap, (key, account))
@@ -40,11 +45,20 @@ class _Queue:
 
     def pop(self) -> int | None:
         """The top-ranked account, taken off the queue (None when it is empty)."""
-        while self.heap:
-            key, account = heapq.heappop(self.heap)
-            if self.current.get(account) == key:
-                del self.current[account]
-                return account
+        while self.next < len(self.accounts) and int(self.accounts[self.next]) in self.changed:
+            self.next += 1
+        while self.heap and self.current.get(self.heap[0][1]) != self.heap[0][0]:
+            heapq.heappop(self.heap)
+        if self.next < len(self.accounts):
+            built = (float(self.keys[self.next]), int(self.accounts[self.next]))
+            if not self.heap or built < self.heap[0]:
+                self.next += 1
+                self.changed.add(built[1])
+                return built[1]
+        if self.heap:
+            account = heapq.heappop(self.heap)[1]
+            del self.current[account]
+            return account
         return None
 
 
@@ -73,9 +87,9 @@ class AutoDeleveraging:
 
     def _ranked(self, side: int, exclude: int = -1) -> tuple[np.ndarray, np.ndarray]:
         """``ranking`` and each ranked account's key (minus its score)."""
-        ex = self.exchange
-        n = ex.n_accounts
-        candidates = np.flatnonzero((np.sign(ex.lots[:n]) == side) & (np.arange(n) != exclude))
+        lots = self.exchange.lots[: self.exchange.n_accounts]
+        candidates = np.flatnonzero(lots > 0 if side > 0 else lots < 0)
+        candidates = candidates[candidates != exclude]
         keys = -self.scores(candidates)
         order = np.lexsort((candidates, keys))
         return candidates[order], keys[order]

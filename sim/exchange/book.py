@@ -32,15 +32,18 @@ class _Side:
     def replace(self, quotes: dict[int, tuple[np.ndarray, np.ndarray]]) -> None:
         """Replace the levels of every maker in ``quotes`` (maker -> (prices, lots)) in one merge;
         levels sort by price, then maker, then lots."""
-        kept = self.lots > 0
-        for quoting in quotes:
-            kept &= self.maker != quoting
-        price = np.concatenate([self.price[kept], *(q[0] for q in quotes.values())])
-        lots = np.concatenate([self.lots[kept], *(q[1] for q in quotes.values())])
-        maker = np.concatenate([self.maker[kept], np.repeat(np.fromiter(quotes, dtype=np.int64, count=len(quotes)),
-                                                            [len(q[1]) for q in quotes.values()])])
+        makers = np.fromiter(quotes, dtype=np.int64, count=len(quotes))
+        price = np.concatenate([q[0] for q in quotes.values()])
+        lots = np.concatenate([q[1] for q in quotes.values()])
+        maker = np.repeat(makers, [len(q[1]) for q in quotes.values()])
+        if not set(self.maker.tolist()) <= quotes.keys():       # levels of makers not quoting now stay
+            kept = (self.lots > 0) & ~np.isin(self.maker, makers)
+            price = np.concatenate([self.price[kept], price])
+            lots = np.concatenate([self.lots[kept], lots])
+            maker = np.concatenate([self.maker[kept], maker])
         live = lots > 0
-        price, lots, maker = price[live], lots[live], maker[live]
+        if not live.all():
+            price, lots, maker = price[live], lots[live], maker[live]
         order = np.lexsort((lots, maker, price if self.ascending else -price))
         self.price, self.lots, self.maker = price[order], lots[order], maker[order]
         self.head = 0

@@ -23,7 +23,7 @@ from sim.exchange import Bid, Exchange, LiquidationOffer, OrderBook, Rules
 from sim.exchange.funding import Funding
 from sim.market.fundamental import MINUTES_PER_YEAR, fundamental_path
 from sim.market.network import SocialGraph
-from sim.market.record import MarketRecord, RunTables
+from sim.market.record import MarketRecord, MeasureCollector, RunTables
 from sim.market.spot import SpotMarket
 from sim.market.trading import trade
 
@@ -98,9 +98,7 @@ class MarketModel(mesa.Model):
         self._refresh_quotes()
         self._marks[0] = self.exchange.mark
         self.record.measure()
-        self.datacollector = mesa.DataCollector(
-            model_reporters={name: (lambda model, key=name: model.record.measures[key])
-                             for name in self.record.measures})
+        self.datacollector = MeasureCollector(self.record)
         self.datacollector.collect(self)
 
     @classmethod

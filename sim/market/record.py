@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import mesa
 import numpy as np
 import pandas as pd
 
@@ -106,3 +107,17 @@ class MarketRecord:
             "accounts": data[:, 1 + k:].ravel().astype(np.int64),
         })
         return frame[frame["accounts"] > 0].reset_index(drop=True)
+
+
+class MeasureCollector(mesa.DataCollector):
+    """Mesa's DataCollector with a model reporter per measure of the record. Collecting appends the
+    record's latest values as they are: plain numbers, which need neither a reporter call nor the copy
+    Mesa makes of each reported value."""
+
+    def __init__(self, record: MarketRecord):
+        super().__init__(model_reporters={name: (lambda model, key=name: model.record.measures[key])
+                                          for name in record.measures})
+
+    def collect(self, model: mesa.Model) -> None:
+        for name, value in model.record.measures.items():
+            self.model_vars[name].append(value)

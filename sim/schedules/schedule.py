@@ -34,7 +34,12 @@ def as_array(x: ArrayLike) -> np.ndarray:
 
 def like(result: np.ndarray, template: ArrayLike) -> ArrayLike:
     """``result`` as a float when ``template`` is a scalar, else as the array it is."""
-    return float(result) if np.ndim(template) == 0 else result
+    return float(result) if is_scalar(template) else result
+
+
+def is_scalar(x: ArrayLike) -> bool:
+    """Whether ``x`` has no dimensions (a number or a 0-d array); cheaper than ``np.ndim(x) == 0``."""
+    return x.ndim == 0 if isinstance(x, np.ndarray) else np.ndim(x) == 0
 
 
 class Schedule(ABC):
@@ -104,7 +109,7 @@ class Schedule(ABC):
         """Tier number, from 1 for the smallest positions."""
         n = as_array(notional)
         t = self._tier(n, open_interest).astype(np.int64)
-        return int(t) if np.ndim(notional) == 0 else t
+        return int(t) if is_scalar(notional) else t
 
     def max_notional(self, equity: ArrayLike, open_interest: float = 0.0) -> ArrayLike:
         """Largest notional whose initial margin the equity covers (0 for equity <= 0).
