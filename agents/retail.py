@@ -41,8 +41,10 @@ class RetailPopulation:
 
     def extend(self, accounts: np.ndarray, capital: np.ndarray, leverage: np.ndarray,
                strategy: np.ndarray, uses_stops: np.ndarray) -> np.ndarray:
-        """Append traders' parameters; returns their slots."""
+        """Append traders' parameters (their accounts above every account already here); returns their slots."""
         start, count = self._n, len(accounts)
+        if count and start and accounts[0] <= self.account[-1]:
+            raise ValueError("traders must join with accounts above the population's")
         if start + count > len(self._buffers["account"]):
             capacity = max(2 * len(self._buffers["account"]), start + count)
             for name, buffer in self._buffers.items():
@@ -58,6 +60,15 @@ class RetailPopulation:
         self._n += count
         self._expose()
         return np.arange(start, start + count)
+
+    def slots_of(self, accounts: np.ndarray) -> np.ndarray:
+        """Each account's slot, -1 where the account is not a retail trader's (traders join with
+        accounts in increasing order, so the population's accounts are sorted)."""
+        accounts = np.asarray(accounts, dtype=np.int64)
+        if self._n == 0:
+            return np.full(accounts.shape, -1, dtype=np.int64)
+        slots = np.minimum(np.searchsorted(self.account, accounts), self._n - 1)
+        return np.where(self.account[slots] == accounts, slots, -1)
 
     def flag_exits(self, equity: np.ndarray, is_open: np.ndarray, config: RetailConfig) -> np.ndarray:
         """Mark traders whose stop-loss or take-profit fired (equity and is_open per slot); returns slots."""

@@ -13,12 +13,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sim.market.trading
 from agents import RetailTrader
 from sim.config import load_config
 from sim.exchange import KIND_CODE
 from sim.market import MarketModel
+from sim.market.record import SortedLots
 from sim.study.run import run as run_config
 
 BASELINE = "configs/baseline.yaml"
@@ -341,3 +344,18 @@ def test_a_steps_cost_follows_the_active_traders(monkeypatch):
     assert 5 < np.mean(decided) < 60
     assert max(decided) < 200
     assert busy.exchange.open_interest() > 0
+
+
+@given(seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=200, deadline=None)
+def test_sorted_lots_kept_from_step_to_step_equal_sorting_afresh(seed):
+    """The record keeps open positions sorted across steps by taking out and putting back only the
+    accounts that changed (ties, sign changes, closings and new accounts included)."""
+    rng = np.random.default_rng(seed)
+    kept = SortedLots()
+    lots = np.zeros(0, dtype=np.int64)
+    for _ in range(int(rng.integers(1, 12))):
+        lots = np.concatenate([lots, np.zeros(int(rng.integers(0, 5)), dtype=np.int64)])
+        moved = rng.random(len(lots)) < rng.uniform(0.0, 1.0)
+        lots[moved] = rng.integers(-4, 5, int(moved.sum()))
+        assert kept.update(lots).tolist() == np.sort(lots[lots != 0]).tolist()

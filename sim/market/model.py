@@ -89,7 +89,6 @@ class MarketModel(mesa.Model):
         self.whales = [Whale(self, config.whales, traits) for traits in
                        draw_whales(config.whales.count, config.whales, np.random.default_rng(whale_stream))]
         self.retail = RetailPopulation()
-        self._slot_of_account: dict[int, int] = {}
         self.network = SocialGraph(config.retail.count, config.network.degree, config.network.rewire,
                                    self.setup_rng, config.network.kind)
         self.add_retail(config.retail.count)
@@ -121,7 +120,6 @@ class MarketModel(mesa.Model):
         for account, slot in zip(accounts.tolist(), slots.tolist()):
             trader = RetailTrader(self, account, slot)
             self.retail.traders.append(trader)
-            self._slot_of_account[account] = slot
         missing = len(self.retail) - len(self.network)
         if missing > 0:
             self.network.add(missing)
@@ -225,21 +223,24 @@ class MarketModel(mesa.Model):
         return [bid for bid in (liq.bid(offer) for liq in self.liquidators) if bid is not None]
 
     def _after_liquidations(self, first_event: int) -> None:
-        """Record this step's liquidations; neighbours of liquidated retail traders may de-risk."""
+        """Record this step's liquidations; neighbours of liquidated retail traders may de-risk (in
+        order of account, each neighbour holding a position with its own draw)."""
         events = self.exchange.events.since(first_event)
         self.step_events = events
-        for row, event in enumerate(events, start=first_event):
-            if event[5] == "retail":
-                self.liquidated_leverage[row] = float(self.retail.entry_leverage[self._slot_of_account[event[2]]])
-        liquidated = {e[2] for e in events if e[5] == "retail"}
+        rows = [(row, event[2]) for row, event in enumerate(events, start=first_event) if event[5] == "retail"]
+        if not rows:
+            return
+        pop = self.retail
+        slots = pop.slots_of(np.array([account for _, account in rows]))
+        for (row, _), slot in zip(rows, slots.tolist()):
+            self.liquidated_leverage[row] = float(pop.entry_leverage[slot])
+        liquidated = np.unique(slots)
+        pop.entry_equity[liquidated] = 0.0
+        pop.entry_margin[liquidated] = 0.0
+        friends = np.concatenate([self.network.neighbours(slot) for slot in liquidated.tolist()])
+        holding = friends[self.exchange.lots[pop.account[friends]] != 0]
         chance = self.config.retail.derisk_on_neighbour_liquidation
-        for account in sorted(liquidated):
-            slot = self._slot_of_account[account]
-            self.retail.entry_equity[slot] = 0.0
-            self.retail.entry_margin[slot] = 0.0
-            for friend in self.network.neighbours(slot).tolist():
-                if self.exchange.lots[self.retail.account[friend]] != 0 and self.rng.random() < chance:
-                    self.retail.exit_flag[friend] = DERISK
+        pop.exit_flag[holding[self.rng.random(len(holding)) < chance]] = DERISK
 
     # ---------------------------------------------------------------- tables
     def timeseries(self) -> pd.DataFrame:

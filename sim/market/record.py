@@ -28,6 +28,32 @@ class RunTables:
     tiers: pd.DataFrame
 
 
+class SortedLots:
+    """The open positions (lots, signed) in ascending order, kept from one step to the next: the
+    accounts whose lots changed since are taken out at their old lots and put back at their new ones,
+    rather than every open position sorted again (a step changes a few per cent of them)."""
+
+    def __init__(self) -> None:
+        self._seen = np.zeros(0, dtype=np.int64)       # each account's lots when last updated
+        self.ordered = np.zeros(0, dtype=np.int64)
+
+    def update(self, lots: np.ndarray) -> np.ndarray:
+        """The nonzero values of ``lots`` (every account's, in account order) sorted ascending."""
+        if len(lots) > len(self._seen):
+            self._seen = np.concatenate([self._seen, np.zeros(len(lots) - len(self._seen), dtype=np.int64)])
+        seen = self._seen[: len(lots)]
+        changed = np.flatnonzero(lots != seen)
+        if changed.size:
+            old, new = seen[changed], lots[changed]
+            old, new = np.sort(old[old != 0]), np.sort(new[new != 0])
+            # each old value's place: its first place in the order, plus how many equal ones came before it
+            places = np.searchsorted(self.ordered, old) + np.arange(old.size) - np.searchsorted(old, old)
+            kept = np.delete(self.ordered, places)
+            self.ordered = np.insert(kept, np.searchsorted(kept, new), new)
+            seen[changed] = lots[changed]
+        return self.ordered
+
+
 class MarketRecord:
     """The measures of the latest step (``measures``, which the model's DataCollector reads) and
     open interest by tier over the run."""
@@ -37,16 +63,19 @@ class MarketRecord:
         self.tier_rows: list[np.ndarray] = []
         self.measures: dict[str, float] = {}
         self._arbitrage_accounts = np.array([arb.account for arb in model.arbitrageurs], dtype=np.int64)
+        self._sorted = SortedLots()
 
     def measure(self) -> None:
         """This step's row of measures, computed over the accounts holding a position (the flat ones
         add nothing to any share, count or tier)."""
         model = self.model
         ex = model.exchange
-        holders = np.flatnonzero(ex.lots[: ex.n_accounts])
+        every = ex.lots[: ex.n_accounts]
+        holders = np.flatnonzero(every)
         lots = ex.lots[holders]
         concentration = measures.concentration(lots, ex.rules.lot_size * ex.mark, ex.entity[holders],
-                                               ex.kind[holders] == KIND_CODE["whale"], model.config.metrics.top_k)
+                                               ex.kind[holders] == KIND_CODE["whale"], model.config.metrics.top_k,
+                                               ordered=self._sorted.update(every))
         position = lots * ex.rules.lot_size
         tiers = ex.schedule.tier(np.abs(position) * ex.mark, ex.open_interest_notional())
         tier_notional, tier_accounts = measures.tier_open_interest(position, ex.mark, tiers, ex.schedule.n_tiers)
@@ -66,16 +95,18 @@ class MarketRecord:
             "depth_bid": bid_depth * ex.rules.lot_size,
             "depth_ask": ask_depth * ex.rules.lot_size,
             "retail_traders": len(model.retail),
-            "retail_leverage": self.retail_leverage(),
+            "retail_leverage": self.retail_leverage(holders, lots),
             **concentration,
             **self.price_formation(),
         }
 
-    def retail_leverage(self) -> float:
+    def retail_leverage(self, holders: np.ndarray, lots: np.ndarray) -> float:
         """The contract-weighted leverage of open retail positions: each position's entry leverage
-        weighted by its notional now (0 with none open)."""
+        weighted by its notional now (0 with none open); ``holders`` are the accounts holding ``lots``."""
         pop = self.model.retail
-        return measures.contract_weighted(pop.entry_leverage, self.model.exchange.lots[pop.account])
+        slots = pop.slots_of(holders)
+        retail = slots >= 0
+        return measures.contract_weighted(pop.entry_leverage[slots[retail]], lots[retail])
 
     def price_formation(self) -> dict[str, float]:
         """The fundamental beside the index (spot) and the perpetual's book, and how much of the

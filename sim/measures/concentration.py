@@ -117,6 +117,7 @@ def concentration(
     entity: np.ndarray,
     is_whale: np.ndarray,
     top_k: int = 10,
+    ordered: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Concentration of open interest per side and over both sides, from positions in whole lots.
 
@@ -128,7 +129,8 @@ def concentration(
 
     Shares do not depend on the price, so they are computed on the lots themselves: every sum is of
     whole numbers, exact and the same in any order (while sums of squares stay below 2^63, i.e.
-    positions below about 3e9 lots), then divided once.
+    positions below about 3e9 lots), then divided once. ``ordered``, the nonzero lots sorted, may be
+    given when the caller keeps them so (the model does, from step to step).
     """
     lots = np.asarray(lots)
     if lots.dtype.kind not in "iu":
@@ -142,7 +144,7 @@ def concentration(
         )
     if top_k < 0:
         raise ValueError(f"k must be >= 0, got {top_k}")
-    ordered = np.sort(lots)                                   # shorts (most short first), flat, longs
+    ordered = np.sort(lots) if ordered is None else ordered   # shorts (most short first), flat, longs
     shorts, longs = ordered[: np.searchsorted(ordered, 0)], ordered[np.searchsorted(ordered, 0, "right"):]
     sides = {"long": longs, "short": -shorts[::-1]}           # each side's |lots|, ascending
     whales = lots[whale]
