@@ -70,16 +70,18 @@ class RetailPopulation:
         slots = np.minimum(np.searchsorted(self.account, accounts), self._n - 1)
         return np.where(self.account[slots] == accounts, slots, -1)
 
-    def flag_exits(self, equity: np.ndarray, is_open: np.ndarray, config: RetailConfig) -> np.ndarray:
-        """Mark traders whose stop-loss or take-profit fired (equity and is_open per slot); returns slots."""
-        margin = np.where(self.entry_margin > 0, self.entry_margin, np.inf)
-        pnl = (equity - self.entry_equity) / margin
-        watching = is_open & self.uses_stops
-        stop = watching & (pnl <= -config.stop_loss)
-        take = watching & (pnl >= config.take_profit)
-        self.exit_flag[stop] = STOP_LOSS
-        self.exit_flag[take] = TAKE_PROFIT
-        return np.flatnonzero(stop | take)
+    def flag_exits(self, slots: np.ndarray, equity: np.ndarray, config: RetailConfig) -> np.ndarray:
+        """Of the traders in ``slots`` (those holding a position, ``equity`` theirs), mark those who
+        use stops and whose stop-loss or take-profit fired; returns their slots."""
+        uses = self.uses_stops[slots]
+        slots, equity = slots[uses], equity[uses]
+        margin = self.entry_margin[slots]
+        pnl = (equity - self.entry_equity[slots]) / np.where(margin > 0, margin, np.inf)
+        stop = pnl <= -config.stop_loss
+        take = pnl >= config.take_profit
+        self.exit_flag[slots[stop]] = STOP_LOSS
+        self.exit_flag[slots[take]] = TAKE_PROFIT
+        return slots[stop | take]
 
 
 def draw_traders(count: int, config: RetailConfig, rng: np.random.Generator) -> dict[str, np.ndarray]:

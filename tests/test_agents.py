@@ -210,9 +210,8 @@ def scan(model: MarketModel) -> np.ndarray:
     """The flagging scan over every retail trader at the current mark."""
     ex = model.exchange
     pop = model.retail
-    lots = ex.lots[pop.account]
-    equity = ex.equity()[pop.account]
-    return pop.flag_exits(equity, lots != 0, model.config.retail)
+    holding = np.flatnonzero(ex.lots[pop.account])
+    return pop.flag_exits(holding, ex.equity()[pop.account[holding]], model.config.retail)
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,8 @@ def acting_retail(model: MarketModel) -> np.ndarray:
     n = len(pop)
     active = model.rng.integers(0, n, model.rng.binomial(n, model.config.retail.activity)) if n else []
     acting = pop.exit_flag == DERISK
-    acting[pop.flag_exits(ex.equity(pop.account), ex.lots[pop.account] != 0, model.config.retail)] = True
+    holding = np.flatnonzero(ex.lots[pop.account])
+    acting[pop.flag_exits(holding, ex.equity(pop.account[holding]), model.config.retail)] = True
     acting[active] = True
     return np.flatnonzero(acting)
 

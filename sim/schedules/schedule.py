@@ -39,7 +39,9 @@ def like(result: np.ndarray, template: ArrayLike) -> ArrayLike:
 
 def is_scalar(x: ArrayLike) -> bool:
     """Whether ``x`` has no dimensions (a number or a 0-d array); cheaper than ``np.ndim(x) == 0``."""
-    return x.ndim == 0 if isinstance(x, np.ndarray) else np.ndim(x) == 0
+    if isinstance(x, np.ndarray):
+        return x.ndim == 0
+    return isinstance(x, float | int | np.generic) or np.ndim(x) == 0
 
 
 class Schedule(ABC):
