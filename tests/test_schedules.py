@@ -389,6 +389,19 @@ def test_max_notional_is_the_boundary(path: Path, equity: float) -> None:
         assert schedule.initial_margin(most * (1 + 1e-9)) > equity
 
 
+@given(base=st.floats(0.01, 0.5), premium=st.floats(0.001, 0.1), unit=st.floats(1e4, 1e7),
+       discount=st.floats(0.0, 0.9), equity=st.lists(st.floats(0.0, 1e10), min_size=1, max_size=20))
+@settings(max_examples=200, deadline=None)
+def test_size_premium_max_notional_from_a_guess_is_the_float_bisection_finds(base, premium, unit, discount, equity):
+    """Stepping float by float from an estimate gives, to the bit, what bisection over the whole range
+    gives (the requirement rises monotonically, so the boundary float is one and the same)."""
+    schedule = load_schedule({"kind": "size_premium", "base_initial_rate": base, "base_maintenance_rate": base / 2,
+                              "imf_factor": premium, "unit_notional": unit, "discount": discount,
+                              "max_notional": 1e9})
+    e = np.array(equity)
+    assert schedule.max_notional(e).tobytes() == schedule._largest_notional(schedule.initial_margin, e, 0.0).tobytes()
+
+
 # ------------------------------------------------------------------------------------------
 # Incremental, size premium, open interest
 # ------------------------------------------------------------------------------------------
