@@ -61,6 +61,15 @@ class RetailPopulation:
         self._expose()
         return np.arange(start, start + count)
 
+    @property
+    def rows(self) -> slice | np.ndarray:
+        """Where the traders' accounts sit in the exchange's arrays, in slot order: a slice when they
+        are consecutive (as when no other account opens between arrivals), so that reading every
+        trader's row is a view rather than a copy; else the accounts themselves."""
+        if self._n and self.account[-1] - self.account[0] == self._n - 1:
+            return slice(int(self.account[0]), int(self.account[-1]) + 1)
+        return self.account
+
     def slots_of(self, accounts: np.ndarray) -> np.ndarray:
         """Each account's slot, -1 where the account is not a retail trader's (traders join with
         accounts in increasing order, so the population's accounts are sorted)."""
@@ -73,7 +82,7 @@ class RetailPopulation:
     def flag_exits(self, slots: np.ndarray, equity: np.ndarray, config: RetailConfig) -> np.ndarray:
         """Of the traders in ``slots`` (those holding a position, ``equity`` theirs), mark those who
         use stops and whose stop-loss or take-profit fired; returns their slots."""
-        uses = self.uses_stops[slots]
+        uses = np.flatnonzero(self.uses_stops[slots])
         slots, equity = slots[uses], equity[uses]
         margin = self.entry_margin[slots]
         pnl = (equity - self.entry_equity[slots]) / np.where(margin > 0, margin, np.inf)

@@ -124,7 +124,7 @@ class Exchange(AccountBook):
 
     def liquidatable(self) -> np.ndarray:
         """Accounts with an open position whose equity is below maintenance margin at mark."""
-        candidates = np.flatnonzero(self.lots[: self._n])
+        candidates = np.flatnonzero(self.lots[: self._n] != 0)
         return candidates[self.below_maintenance(candidates)]
 
     def is_liquidatable(self, account: int) -> bool:

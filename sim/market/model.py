@@ -126,7 +126,7 @@ class MarketModel(mesa.Model):
 
     def neighbour_sentiment(self, slots: np.ndarray) -> np.ndarray:
         """Per trader, the sign of its neighbours' summed positions: the side a herding trader copies."""
-        return self.network.sentiment(slots, self.exchange.lots[self.retail.account])
+        return self.network.sentiment(slots, self.exchange.lots[self.retail.rows])
 
     def liquidation_fuel(self, within: float) -> tuple[float, float]:
         """Retail notional whose liquidation price lies within ``within`` below (longs) and above (shorts) the mark."""

@@ -71,7 +71,7 @@ class MarketRecord:
         model = self.model
         ex = model.exchange
         every = ex.lots[: ex.n_accounts]
-        holders = np.flatnonzero(every)
+        holders = np.flatnonzero(every != 0)
         lots = ex.lots[holders]
         concentration = measures.concentration(lots, ex.rules.lot_size * ex.mark, ex.entity[holders],
                                                ex.kind[holders] == KIND_CODE["whale"], model.config.metrics.top_k,

@@ -25,7 +25,7 @@ def acting_retail(model: MarketModel) -> np.ndarray:
     n = len(pop)
     active = model.rng.integers(0, n, model.rng.binomial(n, model.config.retail.activity)) if n else []
     acting = pop.exit_flag == DERISK
-    holding = np.flatnonzero(ex.lots[pop.account])
+    holding = np.flatnonzero(ex.lots[pop.rows] != 0)
     acting[pop.flag_exits(holding, ex.equity(pop.account[holding]), model.config.retail)] = True
     acting[active] = True
     return np.flatnonzero(acting)
