@@ -76,6 +76,10 @@ class RetailPopulation:
         accounts = np.asarray(accounts, dtype=np.int64)
         if self._n == 0:
             return np.full(accounts.shape, -1, dtype=np.int64)
+        rows = self.rows
+        if isinstance(rows, slice):
+            slots = accounts - rows.start
+            return np.where((slots >= 0) & (slots < self._n), slots, -1)
         slots = np.minimum(np.searchsorted(self.account, accounts), self._n - 1)
         return np.where(self.account[slots] == accounts, slots, -1)
 

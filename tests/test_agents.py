@@ -508,3 +508,18 @@ def test_a_whale_cuts_its_loss_at_its_conviction_and_takes_its_profit():
     assert whale.exit_on_profit_or_loss()
     ex.transfer(ex.treasury, whale.accounts[0], 0.81e7)                 # now 50 % up
     assert whale.exit_on_profit_or_loss()
+
+
+def test_population_finds_each_accounts_slot_whether_its_accounts_are_consecutive_or_not():
+    from agents.retail import RetailPopulation
+
+    pop = RetailPopulation()
+    ones = np.ones(3)
+    pop.extend(np.array([10, 11, 12]), ones, ones, np.zeros(3, dtype=np.int8), np.zeros(3, dtype=bool))
+    assert pop.rows == slice(10, 13)
+    assert pop.slots_of(np.array([9, 10, 12, 13])).tolist() == [-1, 0, 2, -1]
+    pop.extend(np.array([20, 21]), ones[:2], ones[:2], np.zeros(2, dtype=np.int8), np.zeros(2, dtype=bool))
+    assert pop.rows.tolist() == [10, 11, 12, 20, 21]
+    assert pop.slots_of(np.array([12, 20, 15, 22, 21])).tolist() == [2, 3, -1, -1, 4]
+    with pytest.raises(ValueError):
+        pop.extend(np.array([5]), ones[:1], ones[:1], np.zeros(1, dtype=np.int8), np.zeros(1, dtype=bool))

@@ -39,8 +39,9 @@ class SortedLots:
 
     def update(self, lots: np.ndarray) -> np.ndarray:
         """The nonzero values of ``lots`` (every account's, in account order) sorted ascending."""
-        if len(lots) > len(self._seen):
-            self._seen = np.concatenate([self._seen, np.zeros(len(lots) - len(self._seen), dtype=np.int64)])
+        if len(lots) > len(self._seen):                         # grown by doubling as accounts open
+            self._seen = np.concatenate([self._seen, np.zeros(max(len(lots), 2 * len(self._seen)) - len(self._seen),
+                                                              dtype=np.int64)])
         seen = self._seen[: len(lots)]
         changed = np.flatnonzero(lots != seen)
         if changed.size:
