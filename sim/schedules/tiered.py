@@ -113,7 +113,8 @@ class Tiered(Schedule):
         return self.floors, self.caps, self.initial_rates
 
     def _bracket(self, n: np.ndarray) -> np.ndarray:
-        return np.minimum(self.caps.searchsorted(n, side="left"), len(self.caps) - 1)
+        # searching the caps below the last gives min(bracket, last) without a second call
+        return self.caps[:-1].searchsorted(n, side="left")
 
     def _initial_rate(self, n: np.ndarray, open_interest: float) -> np.ndarray:
         return self.initial_rates[self._bracket(n)]
