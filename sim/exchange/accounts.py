@@ -8,8 +8,9 @@ equals the sum of deposits, at any mark.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from sim.exchange.jit import compiled
 
 KINDS = ("retail", "whale", "liquidator", "market_maker", "insurance", "exchange", "arbitrageur")
 KIND_CODE = {name: code for code, name in enumerate(KINDS)}
@@ -181,8 +182,8 @@ class AccountBook:
             f"equity sums to {equity!r}, deposits to {deposits!r}")
 
 
-@numba.njit("(float64[:], int64[:], int64[:], int64[:], int64[:], int64[:], float64[:], int64, float64, float64, float64)",
-            cache=True)
+@compiled("(float64[:], int64[:], int64[:], int64[:], int64[:], int64[:], float64[:], int64, float64,"
+          " float64, float64)")
 def settle_fills(quote: np.ndarray, position: np.ndarray, orders: np.ndarray, takers: np.ndarray,
                  makers: np.ndarray, lots: np.ndarray, prices: np.ndarray, n_orders: int, lot_size: float,
                  taker_rate: float, maker_rate: float):

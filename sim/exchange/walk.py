@@ -1,4 +1,4 @@
-"""Market orders walking the book, one after another: the one loop of the exchange that is compiled.
+"""Market orders walking the book, one after another, in a compiled loop.
 
 A minute brings thousands of market orders (a million traders, 2 % of them acting); in Python each
 walk cost microseconds, here nanoseconds. The loop is exactly the book's rule, written once:
@@ -7,18 +7,19 @@ limit, never from its own taker's quotes, until filled or the side is empty. Ari
 the order a reader would do it by hand (each maker's cost summed level by level, then divided by
 its lots), so results do not depend on how many orders walk in one call.
 
-Compiled by numba with ``cache=True``: the first call in a fresh environment compiles (about a
-second); later processes load the machine code from numba's cache.
+Compiled by numba when the module is first imported in a fresh environment (a few seconds);
+later imports load the machine code from numba's cache (``jit.py``).
 """
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from sim.exchange.jit import compiled
 
-@numba.njit("(float64[:], int64[:], int64[:], float64[:], int64[:], int64[:], int64[:], int64[:], float64[:], int64[:], int64)",
-            cache=True)
+
+@compiled("(float64[:], int64[:], int64[:], float64[:], int64[:], int64[:], int64[:],"
+          " int64[:], float64[:], int64[:], int64)")
 def walk_book(ask_price: np.ndarray, ask_lots: np.ndarray, ask_maker: np.ndarray,
               bid_price: np.ndarray, bid_lots: np.ndarray, bid_maker: np.ndarray, heads: np.ndarray,
               orders: np.ndarray, limits: np.ndarray, takers: np.ndarray, width: int):
