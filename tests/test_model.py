@@ -359,3 +359,20 @@ def test_sorted_lots_kept_from_step_to_step_equal_sorting_afresh(seed):
         moved = rng.random(len(lots)) < rng.uniform(0.0, 1.0)
         lots[moved] = rng.integers(-4, 5, int(moved.sum()))
         assert kept.update(lots).tolist() == np.sort(lots[lots != 0]).tolist()
+
+
+@pytest.mark.parametrize("n, k, p, seed", [(7, 6, 0.1, 1), (12, 4, 0.5, 2), (50, 6, 0.1, 3), (300, 8, 1.0, 4),
+                                           (1000, 6, 0.1, 5), (9, 2, 0.0, 6)])
+def test_small_world_ties_are_networkx_watts_strogatz_in_its_order(n, k, p, seed):
+    """The neighbour table's small world is networkx's, tie for tie and in networkx's order (the
+    de-risking draws follow that order), and the graph networkx builds later is the same one."""
+    import networkx as nx
+
+    from sim.market.network import SocialGraph, small_world
+
+    expected = nx.watts_strogatz_graph(n, k, p, seed=seed)
+    assert small_world(n, k, p, seed) == [list(expected.adj[u]) for u in range(n)]
+    graph = SocialGraph(n, k, p, np.random.default_rng(seed))
+    graph.add(3)
+    for node in range(n + 3):
+        assert graph.neighbours(node).tolist() == list(graph.graph.adj[node])
