@@ -98,8 +98,9 @@ class OrderBook:
 
     def mid(self) -> float:
         """Midpoint of the best quotes; the last trade stands in for an emptied side."""
-        bid = self.best_bid()
-        ask = self.best_ask()
+        if self._pending:
+            self._sync()
+        bid, ask = self.bids.best(), self.asks.best()
         bid = self.last_price if bid is None else bid
         ask = self.last_price if ask is None else ask
         return 0.5 * (bid + ask)

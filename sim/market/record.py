@@ -49,8 +49,10 @@ class SortedLots:
             old, new = np.sort(old[old != 0]), np.sort(new[new != 0])
             # each old value's place: its first place in the order, plus how many equal ones came before it
             places = np.searchsorted(self.ordered, old) + np.arange(old.size) - np.searchsorted(old, old)
-            kept = np.delete(self.ordered, places)
-            self.ordered = np.insert(kept, np.searchsorted(kept, new), new)
+            kept = np.ones(len(self.ordered), dtype=bool)
+            kept[places] = False
+            # two sorted runs, merged by the stable sort (timsort finds the runs: linear time)
+            self.ordered = np.sort(np.concatenate([self.ordered[kept], new]), kind="stable")
             seen[changed] = lots[changed]
         return self.ordered
 
