@@ -125,6 +125,9 @@ class Exchange(AccountBook):
     def liquidatable(self) -> np.ndarray:
         """Accounts with an open position whose equity is below maintenance margin at mark."""
         candidates = np.flatnonzero(self.lots[: self._n] != 0)
+        bound = self.schedule.maintenance_rate_bound(self.open_interest_notional())
+        if bound is not None:                   # equity of at least notional x that rate is safe
+            candidates = candidates[self.equity(candidates) < self.notional(candidates) * bound]
         return candidates[self.below_maintenance(candidates)]
 
     def is_liquidatable(self, account: int) -> bool:

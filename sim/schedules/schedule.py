@@ -96,6 +96,12 @@ class Schedule(ABC):
         n = as_array(notional)
         return like(np.maximum(self._maintenance(n, open_interest), 0.0), notional)
 
+    def maintenance_rate_bound(self, open_interest: float = 0.0) -> float | None:
+        """A rate r with maintenance_margin(N) <= N x r (as computed in floating point) for every
+        notional N: equity of at least N x r is safe, which lets a scan of many accounts skip the
+        margin computation for most. None where the family gives none."""
+        return None
+
     def maintenance_rate(self, notional: ArrayLike, open_interest: float = 0.0) -> ArrayLike:
         """Maintenance margin per unit of notional (the limit as notional goes to zero at zero)."""
         n = as_array(notional)

@@ -119,6 +119,11 @@ class Tiered(Schedule):
     def _initial_rate(self, n: np.ndarray, open_interest: float) -> np.ndarray:
         return self.initial_rates[self._bracket(n)]
 
+    def maintenance_rate_bound(self, open_interest: float = 0.0) -> float:
+        """The top bracket's rate: N x rate_k - amount_k never exceeds N x the highest rate (the
+        amounts are not negative, and rounding keeps the order of products)."""
+        return float(self.rates.max())
+
     def _maintenance(self, n: np.ndarray, open_interest: float) -> np.ndarray:
         k = self._bracket(n)
         return n * self.rates[k] - self.amounts[k]
