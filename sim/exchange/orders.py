@@ -1,5 +1,5 @@
-"""Market orders: checked against initial margin (many at once), then filled one by one against the
-liquidity, each fill booked with its taker and maker fees."""
+"""Market orders: checked against initial margin (many at once), then filled in sequence against the
+liquidity (a run of orders in one walk of the book), each fill booked with its taker and maker fees."""
 
 from __future__ import annotations
 
