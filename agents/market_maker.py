@@ -29,28 +29,23 @@ class MarketMaker(mesa.Agent):
         weights = np.arange(1, config.levels + 1, dtype=float) ** -config.depth_profile
         self.profile = weights / weights.sum()
 
-    def refresh(self, mid: float, standing: tuple[float, bool, float] | None = None) -> None:
-        """Replace this maker's quotes around ``mid`` (the book's mid before this step's refresh).
+    def plan(self, mid: float, equity: float, liquidatable: bool, capacity: float) -> tuple[float, float, float] | None:
+        """This step's reference price and the units to quote a side (bids, asks), around ``mid`` (the
+        book's mid before this step's refresh); None when the maker must quote nothing.
 
         The index's move since the last refresh passes straight into the reference (makers hedge on
         spot, whose price is the index), while the book's own displacement from it, what trading did
         to the mid, decays at the resilience rate; then the quotes lean against inventory and depth
-        scales with stress.
-        ``standing`` is this maker's row of ``standings`` when the model computed all makers' at once.
+        scales with stress. ``equity``, ``liquidatable`` and ``capacity`` are this maker's ``standings``.
         """
         model = self.model
         exchange = model.exchange
         cfg = self.config
-        if standing is None:
-            (equity,), (liquidatable,), (capacity,) = standings(exchange, np.array([self.account]))
-        else:
-            equity, liquidatable, capacity = standing
         displacement = mid / self.last_index - 1.0
         self.last_index = exchange.index
         self.peak_equity = max(self.peak_equity, equity)
         if liquidatable or equity <= 0:
-            model.book.cancel(self.account)
-            return
+            return None
         reference = exchange.index * (1.0 + (1.0 - cfg.resilience) * displacement)
         inventory = exchange.position(self.account)
         fill_ratio = min(max(inventory / capacity, -1.0), 1.0) if capacity > 0 else 0.0
@@ -59,19 +54,35 @@ class MarketMaker(mesa.Agent):
         loss = (self.peak_equity - equity) / self.peak_equity if self.peak_equity > 0 else 0.0
         self.depth_factor = 1.0 / ((1.0 + cfg.volatility_pull * stress) * (1.0 + cfg.loss_pull * loss))
         depth = cfg.depth * self.depth_factor
-        lot = exchange.rules.lot_size
-        offsets = self.offsets
-        bid_room = max(capacity - inventory, 0.0)
-        ask_room = max(capacity + inventory, 0.0)
-        model.book.set_quotes(
-            self.account,
-            reference * (1.0 - offsets), self._level_lots(min(depth, bid_room), lot),
-            reference * (1.0 + offsets), self._level_lots(min(depth, ask_room), lot),
-        )
+        return reference, min(depth, max(capacity - inventory, 0.0)), min(depth, max(capacity + inventory, 0.0))
 
-    def _level_lots(self, side_total: float, lot: float) -> np.ndarray:
-        """A side's ``side_total`` units over its levels by the depth profile, in whole lots."""
-        return np.floor(side_total * self.profile / lot).astype(np.int64)
+
+def refresh_makers(makers: list[MarketMaker], mid: float) -> None:
+    """Every maker replaces its quotes around ``mid``: standings read in one pass, each maker's
+    reference and depth from its own state (``plan``), then all levels as arrays, one row per maker:
+    prices at the reference's offsets, lots a side's units over the levels by the depth profile, in
+    whole lots. A maker that must quote nothing cancels."""
+    if not makers:
+        return
+    model = makers[0].model
+    exchange, book = model.exchange, model.book
+    accounts = np.array([maker.account for maker in makers], dtype=np.int64)
+    plans = [maker.plan(mid, *standing) for maker, standing in zip(makers, zip(*standings(exchange, accounts)))]
+    quoting = [(maker, plan) for maker, plan in zip(makers, plans) if plan is not None]
+    for maker, plan in zip(makers, plans):
+        if plan is None:
+            book.cancel(maker.account)
+    if not quoting:
+        return
+    reference, bid_units, ask_units = (np.array(column)[:, None] for column in zip(*(plan for _, plan in quoting)))
+    offsets = np.array([maker.offsets for maker, _ in quoting])
+    profile = np.array([maker.profile for maker, _ in quoting])
+    lot = exchange.rules.lot_size
+    bid_prices, ask_prices = reference * (1.0 - offsets), reference * (1.0 + offsets)
+    bid_lots = np.floor(bid_units * profile / lot).astype(np.int64)
+    ask_lots = np.floor(ask_units * profile / lot).astype(np.int64)
+    for row, (maker, _) in enumerate(quoting):
+        book.set_quotes(maker.account, bid_prices[row], bid_lots[row], ask_prices[row], ask_lots[row])
 
 
 def standings(exchange: Exchange, accounts: np.ndarray) -> tuple[list[float], list[bool], list[float]]:

@@ -41,8 +41,10 @@ class RetailPopulation:
 
     def extend(self, accounts: np.ndarray, capital: np.ndarray, leverage: np.ndarray,
                strategy: np.ndarray, uses_stops: np.ndarray) -> np.ndarray:
-        """Append traders' parameters; returns their slots."""
+        """Append traders' parameters (their accounts above every account already here); returns their slots."""
         start, count = self._n, len(accounts)
+        if count and start and accounts[0] <= self.account[-1]:
+            raise ValueError("traders must join with accounts above the population's")
         if start + count > len(self._buffers["account"]):
             capacity = max(2 * len(self._buffers["account"]), start + count)
             for name, buffer in self._buffers.items():
@@ -59,16 +61,40 @@ class RetailPopulation:
         self._expose()
         return np.arange(start, start + count)
 
-    def flag_exits(self, equity: np.ndarray, is_open: np.ndarray, config: RetailConfig) -> np.ndarray:
-        """Mark traders whose stop-loss or take-profit fired (equity and is_open per slot); returns slots."""
-        margin = np.where(self.entry_margin > 0, self.entry_margin, np.inf)
-        pnl = (equity - self.entry_equity) / margin
-        watching = is_open & self.uses_stops
-        stop = watching & (pnl <= -config.stop_loss)
-        take = watching & (pnl >= config.take_profit)
-        self.exit_flag[stop] = STOP_LOSS
-        self.exit_flag[take] = TAKE_PROFIT
-        return np.flatnonzero(stop | take)
+    @property
+    def rows(self) -> slice | np.ndarray:
+        """Where the traders' accounts sit in the exchange's arrays, in slot order: a slice when they
+        are consecutive (as when no other account opens between arrivals), so that reading every
+        trader's row is a view rather than a copy; else the accounts themselves."""
+        if self._n and self.account[-1] - self.account[0] == self._n - 1:
+            return slice(int(self.account[0]), int(self.account[-1]) + 1)
+        return self.account
+
+    def slots_of(self, accounts: np.ndarray) -> np.ndarray:
+        """Each account's slot, -1 where the account is not a retail trader's (traders join with
+        accounts in increasing order, so the population's accounts are sorted)."""
+        accounts = np.asarray(accounts, dtype=np.int64)
+        if self._n == 0:
+            return np.full(accounts.shape, -1, dtype=np.int64)
+        rows = self.rows
+        if isinstance(rows, slice):
+            slots = accounts - rows.start
+            return np.where((slots >= 0) & (slots < self._n), slots, -1)
+        slots = np.minimum(np.searchsorted(self.account, accounts), self._n - 1)
+        return np.where(self.account[slots] == accounts, slots, -1)
+
+    def flag_exits(self, slots: np.ndarray, equity: np.ndarray, config: RetailConfig) -> np.ndarray:
+        """Of the traders in ``slots`` (those holding a position, ``equity`` theirs), mark those who
+        use stops and whose stop-loss or take-profit fired; returns their slots."""
+        uses = np.flatnonzero(self.uses_stops[slots])
+        slots, equity = slots[uses], equity[uses]
+        margin = self.entry_margin[slots]
+        pnl = (equity - self.entry_equity[slots]) / np.where(margin > 0, margin, np.inf)
+        stop = pnl <= -config.stop_loss
+        take = pnl >= config.take_profit
+        self.exit_flag[slots[stop]] = STOP_LOSS
+        self.exit_flag[slots[take]] = TAKE_PROFIT
+        return slots[stop | take]
 
 
 def draw_traders(count: int, config: RetailConfig, rng: np.random.Generator) -> dict[str, np.ndarray]:

@@ -59,6 +59,7 @@ class Whale(mesa.Agent):
             model.exchange.open_account(owner=self.unique_id, kind="whale", entity=self.unique_id, deposit=share)
             for _ in range(config.split_accounts)
         ]
+        self._accounts = np.array(self.accounts, dtype=np.int64)
         self.phase = IDLE
         self.countdown = traits.first_wait
         self.direction = 1
@@ -69,11 +70,11 @@ class Whale(mesa.Agent):
 
     # ---------------------------------------------------------------- reading its own accounts
     def equity(self) -> float:
-        return float(np.sum(self.model.exchange.equity(np.array(self.accounts))))
+        return float(np.sum(self.model.exchange.equity(self._accounts)))
 
     def profit(self) -> float:
         """Trading profit so far: equity on the exchange less everything deposited there."""
-        return self.equity() - float(np.sum(self.model.exchange.deposits[self.accounts]))
+        return self.equity() - float(np.sum(self.model.exchange.deposits[self._accounts]))
 
     def target_notional(self, account: int) -> float:
         """The notional this account aims for: its target leverage times its equity, capped at what
@@ -150,12 +151,11 @@ class Whale(mesa.Agent):
 
     def top_up(self) -> None:
         """Deposit from reserves into any account whose equity nears maintenance margin."""
-        if self.reserve <= 0:
-            return
         exchange = self.model.exchange
-        accounts = np.array(self.accounts)
-        maintenance = np.asarray(exchange.maintenance_margin(accounts))
-        equity = np.asarray(exchange.equity(accounts))
+        if self.reserve <= 0 or not exchange.lots[self._accounts].any():      # flat: no margin to keep
+            return
+        maintenance = np.asarray(exchange.maintenance_margin(self._accounts))
+        equity = np.asarray(exchange.equity(self._accounts))
         for account, need, has in zip(self.accounts, maintenance.tolist(), equity.tolist()):
             if need > 0 and has < self.config.top_up_at * need:
                 amount = min(self.reserve, self.config.top_up_to * need - has)

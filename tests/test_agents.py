@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.market_maker import standings
+from agents.market_maker import refresh_makers, standings
 from agents.retail import DERISK, NO_EXIT, STOP_LOSS, TAKE_PROFIT, signals
 from sim.config import load_config
 from sim.exchange import LiquidationOffer
@@ -210,9 +210,8 @@ def scan(model: MarketModel) -> np.ndarray:
     """The flagging scan over every retail trader at the current mark."""
     ex = model.exchange
     pop = model.retail
-    lots = ex.lots[pop.account]
-    equity = ex.equity()[pop.account]
-    return pop.flag_exits(equity, lots != 0, model.config.retail)
+    holding = np.flatnonzero(ex.lots[pop.account])
+    return pop.flag_exits(holding, ex.equity()[pop.account[holding]], model.config.retail)
 
 
 @pytest.mark.parametrize(
@@ -348,7 +347,7 @@ def test_maker_recentres_towards_the_index():
     ex = model.exchange
     before = model.book.mid()
     hold_index(model, before * 1.01)
-    maker.refresh(model.book.mid())
+    refresh_makers([maker], model.book.mid())
     after = model.book.mid()
     assert before < after <= ex.index * (1 + 1e-12)
 
@@ -367,12 +366,12 @@ def test_maker_carries_index_moves_and_lets_its_own_impact_decay():
     displaced = model.book.mid()
     # best bid now the 13th level, 1 - 0.0002 - 12 x 0.0005 = 0.9938; best ask 1.0002: mid 0.997
     assert displaced == pytest.approx(start * (0.9938 + 1.0002) / 2, rel=1e-12)
-    maker.refresh(displaced)                                    # index unchanged
+    refresh_makers([maker], displaced)                          # index unchanged
     assert model.book.mid() == pytest.approx(start * (1 + (1 - r) * (displaced / start - 1)), rel=1e-12)
     # now the index rises 1 %: the quotes follow it whole, keeping what is left of the displacement
     left = model.book.mid() / start - 1
     hold_index(model, start * 1.01)
-    maker.refresh(model.book.mid())
+    refresh_makers([maker], model.book.mid())
     assert model.book.mid() == pytest.approx(start * 1.01 * (1 + (1 - r) * left), rel=1e-12)
 
 
@@ -382,10 +381,10 @@ def test_maker_pulls_depth_when_recent_volatility_is_high(monkeypatch):
     normal = maker.normal_volatility
     mid = model.book.mid()
     monkeypatch.setattr(model, "recent_volatility", lambda: normal)
-    maker.refresh(mid)
+    refresh_makers([maker], mid)
     calm_factor, calm_depth = maker.depth_factor, model.book.depth(1.0)
     monkeypatch.setattr(model, "recent_volatility", lambda: 5 * normal)
-    maker.refresh(mid)
+    refresh_makers([maker], mid)
     pull = model.config.market_makers.volatility_pull
     assert calm_factor == pytest.approx(1.0)
     assert maker.depth_factor == pytest.approx(1.0 / (1.0 + pull * 4.0))
@@ -402,7 +401,7 @@ def test_maker_leans_against_its_inventory():
             # the outside trader sells to (or buys from) the maker: the maker holds inventory_side x 10 BTC
             assert model.exchange.submit_market_order(other, -inventory_side * 10.0).accepted
             assert np.sign(model.exchange.position(maker.account)) == inventory_side
-        maker.refresh(model.exchange.index)
+        refresh_makers([maker], model.exchange.index)
         return model.book.best_bid(), model.book.best_ask()
 
     flat_bid, flat_ask = quotes_with(0)
@@ -446,7 +445,7 @@ def test_maker_cancels_its_quotes_when_its_account_is_liquidatable():
     while not ex.is_liquidatable(maker.account):
         price *= 0.999
         ex.set_index(price)
-    maker.refresh(model.book.mid())
+    refresh_makers([maker], model.book.mid())
     assert model.book.best_bid() is None and model.book.best_ask() is None
     assert model.book.depth(1.0) == (0, 0)
 
@@ -509,3 +508,18 @@ def test_a_whale_cuts_its_loss_at_its_conviction_and_takes_its_profit():
     assert whale.exit_on_profit_or_loss()
     ex.transfer(ex.treasury, whale.accounts[0], 0.81e7)                 # now 50 % up
     assert whale.exit_on_profit_or_loss()
+
+
+def test_population_finds_each_accounts_slot_whether_its_accounts_are_consecutive_or_not():
+    from agents.retail import RetailPopulation
+
+    pop = RetailPopulation()
+    ones = np.ones(3)
+    pop.extend(np.array([10, 11, 12]), ones, ones, np.zeros(3, dtype=np.int8), np.zeros(3, dtype=bool))
+    assert pop.rows == slice(10, 13)
+    assert pop.slots_of(np.array([9, 10, 12, 13])).tolist() == [-1, 0, 2, -1]
+    pop.extend(np.array([20, 21]), ones[:2], ones[:2], np.zeros(2, dtype=np.int8), np.zeros(2, dtype=bool))
+    assert pop.rows.tolist() == [10, 11, 12, 20, 21]
+    assert pop.slots_of(np.array([12, 20, 15, 22, 21])).tolist() == [2, 3, -1, -1, 4]
+    with pytest.raises(ValueError):
+        pop.extend(np.array([5]), ones[:1], ones[:1], np.zeros(1, dtype=np.int8), np.zeros(1, dtype=bool))

@@ -22,6 +22,7 @@ from sim.exchange import (
     Exchange,
     LinearImpact,
     LiquidationOffer,
+    OrderBook,
     Rules,
 )
 from sim.schedules import load_schedule
@@ -676,6 +677,103 @@ def test_adl_of_a_short_closes_the_most_profitable_longs():
     assert ex.counters.bad_debt == approx(20.0)
     assert ex.counters.adl_count == 2
     check_books(ex)
+
+
+def _book_market(seed: int) -> tuple[Exchange, list[int]]:
+    """An exchange whose liquidity is an order book of three makers (accounts), and twenty traders."""
+    rng = np.random.default_rng(seed)
+    ex = Exchange(load_schedule(FLAT), Rules(lot_size=1.0), index_price=100.0)
+    book = OrderBook(100.0)
+    ex.liquidity = book
+    for _ in range(3):
+        maker = ex.open_account(owner=900, kind="market_maker", deposit=1e6)
+        levels = int(rng.integers(1, 8))
+        book.set_quotes(maker, 100.0 - rng.integers(1, 10, levels) * 0.25, rng.integers(1, 6, levels),
+                        100.0 + rng.integers(1, 10, levels) * 0.25, rng.integers(1, 6, levels))
+    ex.update_mark()
+    traders = [ex.open_account(owner=i, kind="retail", deposit=float(d)) for i, d in enumerate(rng.uniform(50, 5_000, 20))]
+    return ex, traders
+
+
+@given(seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=100, deadline=None)
+def test_orders_filled_in_one_batch_book_as_filled_one_by_one(seed):
+    """A run of checked orders executed at once leaves every account as executing them one at a time
+    in the same sequence does, to the bit; only the treasury's fees are summed in another grouping."""
+    rng = np.random.default_rng(seed)
+    count = int(rng.integers(1, 25))
+    chosen = rng.integers(0, 20, count)
+    sizes = rng.integers(-8, 9, count).astype(float)
+    sequence = rng.permutation(count)
+    results = []
+    for together in (True, False):
+        ex, traders = _book_market(seed)
+        batch = ex.prepare_orders(np.array(traders)[chosen], sizes)
+        if together:
+            lots, cost, fee = batch.execute_many(sequence)
+        else:
+            rows = [batch.execute_many(sequence[i: i + 1]) for i in range(count)]
+            lots, cost, fee = (np.concatenate(column) for column in zip(*rows))
+        check_books(ex)
+        n = ex.n_accounts
+        others = np.arange(n) != ex.treasury
+        results.append((lots.tolist(), cost.tobytes(), fee.tobytes(), ex.lots[:n].tolist(),
+                        ex.quote[:n][others].tobytes(), ex.open_interest(), ex.mark, ex.quote[ex.treasury]))
+    assert results[0][:-1] == results[1][:-1]
+    assert results[0][-1] == approx(results[1][-1])
+
+
+def _adl_as_ranked_afresh(ex: Exchange, account: int, price: float) -> None:
+    """ADL's close as it was before the queue: the whole market ranked again for every close."""
+    lots = int(ex.lots[account])
+    side = 1 if lots > 0 else -1
+    remaining = abs(lots)
+    for opponent in ex.adl.ranking(-side, exclude=account):
+        if remaining == 0:
+            break
+        take = min(remaining, abs(int(ex.lots[opponent])))
+        ex.trade(opponent, account, side * take, price)
+        remaining -= take
+        if opponent != ex.insurance:
+            ex.fund.cover(opponent)
+
+
+@given(seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=60, deadline=None)
+def test_adl_queue_closes_against_whom_a_fresh_ranking_would(seed):
+    """Closes in a row, with trades, transfers, deposits and mark moves between them, take the
+    same opponents in the same order, to the bit, as ranking the whole market before each close."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(3, 40))
+    script = []                                     # the same operations, replayed on two exchanges
+    for _ in range(int(rng.integers(5, 60))):
+        a, b = (int(x) for x in rng.choice(n + 1, size=2, replace=False))   # n: the insurance fund
+        kind = rng.choice(["trade", "deposit", "transfer", "mark", "adl", "adl", "adl"])
+        script.append((str(kind), a, b, int(rng.integers(1, 5_000)), float(rng.uniform(80.0, 120.0))))
+    books = []
+    for queued in (True, False):
+        ex = Exchange(load_schedule(FLAT), NO_FEES, index_price=100.0, insurance_fund=1_000.0)
+        accounts = [ex.open_account(owner=i, kind="retail", deposit=float(d))
+                    for i, d in enumerate(np.random.default_rng(seed).uniform(10.0, 1_000.0, n))]
+        accounts.append(ex.insurance)
+        for kind, a, b, lots, price in script:
+            a, b = accounts[a], accounts[b]
+            if kind == "trade":
+                ex.trade(a, b, lots, price)
+            elif kind == "deposit":
+                ex.deposit(a, price)
+            elif kind == "transfer":
+                ex.transfer(a, b, price / 10.0)
+            elif kind == "mark":
+                ex.set_index(price)
+            elif ex.lots[a] != 0:
+                if queued:
+                    ex.adl.close(a, price, 1, 0.0)
+                else:
+                    _adl_as_ranked_afresh(ex, a, price)
+        books.append((ex.quote[: ex.n_accounts].tobytes(), ex.lots[: ex.n_accounts].tolist()))
+        check_books(ex)
+    assert books[0] == books[1]
 
 
 def test_adl_counterparty_closed_beyond_its_own_bankruptcy_is_covered_by_the_fund():

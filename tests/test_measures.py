@@ -99,7 +99,7 @@ def test_top_share_is_exactly_one_when_k_covers_every_holder():
     )
     assert top_share(values, 7) == 1.0
     assert top_share(np.append(values, 0.0), 7) == 1.0
-    c = concentration(values, 1.0, np.arange(7), np.zeros(7, dtype=bool), top_k=7)
+    c = concentration(np.round(values * 1000).astype(np.int64), 0.001, np.arange(7), np.zeros(7, dtype=bool), top_k=7)
     assert c["top10_share_long"] == 1.0
     assert lorenz_curve(values)[1][-1] == 1.0
 
@@ -170,8 +170,8 @@ def test_by_entity_empty_and_mismatched():
 
 
 def _book():
-    """Six accounts at mark 10: entity 0 is a whale split over two long accounts."""
-    position = np.array([3.0, 1.0, 4.0, -6.0, -2.0, 0.0])
+    """Six accounts (lots) worth 10 a lot: entity 0 is a whale split over two long accounts."""
+    position = np.array([3, 1, 4, -6, -2, 0])
     entity = np.array([0, 0, 1, 2, 3, 4])
     is_whale = np.array([True, True, False, False, True, False])
     return position, 10.0, entity, is_whale
@@ -212,7 +212,7 @@ def test_concentration_top_k_keeps_the_top10_key():
 
 
 def test_two_accounts_of_one_entity_count_as_one():
-    position = np.array([5.0, 5.0, -10.0])
+    position = np.array([5, 5, -10])
     apart = concentration(position, 1.0, np.array([0, 1, 2]), np.zeros(3, dtype=bool))
     merged = concentration(position, 1.0, np.array([7, 7, 2]), np.zeros(3, dtype=bool))
     assert apart["hhi_entities_long"] == pytest.approx(0.5)
@@ -221,7 +221,7 @@ def test_two_accounts_of_one_entity_count_as_one():
 
 
 def test_an_entity_on_both_sides_counts_its_gross_notional_pooled():
-    position = np.array([4.0, -4.0, -1.0, 1.0])
+    position = np.array([4, -4, -1, 1])
     entity = np.array([0, 0, 1, 2])  # entity 0 is long on one account, short on another
     c = concentration(position, 1.0, entity, np.zeros(4, dtype=bool))
     assert c["hhi_entities_long"] == pytest.approx((16 + 1) / 25)
@@ -231,14 +231,14 @@ def test_an_entity_on_both_sides_counts_its_gross_notional_pooled():
 
 def test_concentration_with_nothing_open():
     for n in (0, 4):
-        c = concentration(np.zeros(n), 123.0, np.arange(n, dtype=np.int64), np.ones(n, dtype=bool))
+        c = concentration(np.zeros(n, dtype=np.int64), 123.0, np.arange(n, dtype=np.int64), np.ones(n, dtype=bool))
         assert c["accounts_open"] == 0
         assert c["open_interest_notional"] == 0.0
         assert all(value == 0.0 for value in c.values())
 
 
 def test_concentration_one_side_only_and_plain_types():
-    c = concentration(np.array([2.0, 0.0]), 5.0, np.array([0, 1]), np.array([False, True]))
+    c = concentration(np.array([2, 0]), 5.0, np.array([0, 1]), np.array([False, True]))
     assert c["hhi_accounts_long"] == 1.0
     assert c["hhi_accounts_short"] == 0.0
     assert c["whale_share"] == 0.0
@@ -248,7 +248,9 @@ def test_concentration_one_side_only_and_plain_types():
 
 def test_concentration_refuses_mismatched_arrays():
     with pytest.raises(ValueError, match="same shape"):
-        concentration(np.ones(3), 1.0, np.zeros(2, dtype=np.int64), np.zeros(3, dtype=bool))
+        concentration(np.ones(3, dtype=np.int64), 1.0, np.zeros(2, dtype=np.int64), np.zeros(3, dtype=bool))
+    with pytest.raises(ValueError, match="whole numbers"):
+        concentration(np.ones(3), 1.0, np.zeros(3, dtype=np.int64), np.zeros(3, dtype=bool))
 
 
 def test_tier_open_interest_worked_example():
@@ -682,7 +684,7 @@ def test_top_share_grows_with_k_up_to_one(values, k):
 @given(
     st.lists(
         st.tuples(
-            st.floats(min_value=-50, max_value=50).map(lambda x: round(x, 3)),
+            st.integers(min_value=-50_000, max_value=50_000),
             st.integers(min_value=0, max_value=5),
             st.booleans(),
         ),
@@ -710,3 +712,5 @@ def test_concentration_is_consistent(rows, mark):
     assert c["top10_share"] == pytest.approx(top_share(everything, 10), rel=1e-9)
     assert c["open_interest_notional"] == pytest.approx(everything[position > 0].sum())
     assert c["accounts_open"] == np.count_nonzero(position)
+    order = np.random.default_rng(len(rows)).permutation(len(rows))       # exact sums: any order, same bits
+    assert concentration(position[order], mark, entity[order], is_whale[order]) == c

@@ -13,12 +13,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sim.market.trading
 from agents import RetailTrader
 from sim.config import load_config
 from sim.exchange import KIND_CODE
 from sim.market import MarketModel
+from sim.market.record import SortedLots
 from sim.study.run import run as run_config
 
 BASELINE = "configs/baseline.yaml"
@@ -300,7 +303,7 @@ def test_step_order(monkeypatch):
 
     spy(model.exchange, "set_index", "index")
     for maker in model.makers:
-        spy(maker, "refresh", "quotes")
+        spy(maker, "plan", "quotes")
     spy(model.exchange, "apply_funding", "funding")
     for whale in model.whales:
         spy(whale, "step", "traders")
@@ -341,3 +344,35 @@ def test_a_steps_cost_follows_the_active_traders(monkeypatch):
     assert 5 < np.mean(decided) < 60
     assert max(decided) < 200
     assert busy.exchange.open_interest() > 0
+
+
+@given(seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=200, deadline=None)
+def test_sorted_lots_kept_from_step_to_step_equal_sorting_afresh(seed):
+    """The record keeps open positions sorted across steps by taking out and putting back only the
+    accounts that changed (ties, sign changes, closings and new accounts included)."""
+    rng = np.random.default_rng(seed)
+    kept = SortedLots()
+    lots = np.zeros(0, dtype=np.int64)
+    for _ in range(int(rng.integers(1, 12))):
+        lots = np.concatenate([lots, np.zeros(int(rng.integers(0, 5)), dtype=np.int64)])
+        moved = rng.random(len(lots)) < rng.uniform(0.0, 1.0)
+        lots[moved] = rng.integers(-4, 5, int(moved.sum()))
+        assert kept.update(lots).tolist() == np.sort(lots[lots != 0]).tolist()
+
+
+@pytest.mark.parametrize("n, k, p, seed", [(7, 6, 0.1, 1), (12, 4, 0.5, 2), (50, 6, 0.1, 3), (300, 8, 1.0, 4),
+                                           (1000, 6, 0.1, 5), (9, 2, 0.0, 6)])
+def test_small_world_ties_are_networkx_watts_strogatz_in_its_order(n, k, p, seed):
+    """The neighbour table's small world is networkx's, tie for tie and in networkx's order (the
+    de-risking draws follow that order), and the graph networkx builds later is the same one."""
+    import networkx as nx
+
+    from sim.market.network import SocialGraph, small_world
+
+    expected = nx.watts_strogatz_graph(n, k, p, seed=seed)
+    assert small_world(n, k, p, seed) == [list(expected.adj[u]) for u in range(n)]
+    graph = SocialGraph(n, k, p, np.random.default_rng(seed))
+    graph.add(3)
+    for node in range(n + 3):
+        assert graph.neighbours(node).tolist() == list(graph.graph.adj[node])

@@ -13,6 +13,10 @@ The ``*_exogenous`` pins run with the settings that switch price formation off (
 in its band, no arbitrageurs: the index is the fundamental). When price formation came in, these pins
 were the pre-price-formation model's, reproduced bit for bit: the old model is a special case of the new
 one. The calibration of the traders (whale population, book depth, retail leverage) re-pinned all four.
+The per-step concentration and leverage measures, since computed from whole lots in one compiled pass
+whose sums run in a fixed order (no BLAS dot, whose result depended on its thread count), re-pinned the
+timeseries digests and the summary values read from them (they moved in the last digits only; the
+liquidations, cascades and tiers of all four runs stayed bit for bit).
 """
 
 from __future__ import annotations

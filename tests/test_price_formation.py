@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from agents.market_maker import refresh_makers
 from sim.config import SpotConfig, load_config
 from sim.exchange import Exchange, LinearImpact, Rules
 from sim.exchange.funding import Funding
@@ -155,8 +156,7 @@ def test_arbitrageurs_buy_the_cheap_perpetual_and_sell_spot():
     seller = ex.open_account(owner=99_999, kind="retail", deposit=5e7)
     ex.submit_market_order(seller, -140.0)          # about 14 M USD sold into the perpetual's bids
     mid = model.book.mid()
-    for maker in model.makers:                      # makers quote again around the lower mid
-        maker.refresh(mid)
+    refresh_makers(model.makers, mid)               # makers quote again around the lower mid
     arb = model.arbitrageurs[0]
     assert model.book.best_ask() < model.spot.price * (1 - arb.config.entry_basis)
     coins, index = arb.wallet.coins, ex.index

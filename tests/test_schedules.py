@@ -389,6 +389,19 @@ def test_max_notional_is_the_boundary(path: Path, equity: float) -> None:
         assert schedule.initial_margin(most * (1 + 1e-9)) > equity
 
 
+@given(base=st.floats(0.01, 0.5), premium=st.floats(0.001, 0.1), unit=st.floats(1e4, 1e7),
+       discount=st.floats(0.0, 0.9), equity=st.lists(st.floats(0.0, 1e10), min_size=1, max_size=20))
+@settings(max_examples=200, deadline=None)
+def test_size_premium_max_notional_from_a_guess_is_the_float_bisection_finds(base, premium, unit, discount, equity):
+    """Stepping float by float from an estimate gives, to the bit, what bisection over the whole range
+    gives (the requirement rises monotonically, so the boundary float is one and the same)."""
+    schedule = load_schedule({"kind": "size_premium", "base_initial_rate": base, "base_maintenance_rate": base / 2,
+                              "imf_factor": premium, "unit_notional": unit, "discount": discount,
+                              "max_notional": 1e9})
+    e = np.array(equity)
+    assert schedule.max_notional(e).tobytes() == schedule._largest_notional(schedule.initial_margin, e, 0.0).tobytes()
+
+
 # ------------------------------------------------------------------------------------------
 # Incremental, size premium, open interest
 # ------------------------------------------------------------------------------------------
@@ -778,3 +791,20 @@ def test_unreadable_file_refused(tmp_path: Path) -> None:
 def test_valid_inline_mapping_loads() -> None:
     schedule = load_schedule({"kind": "flat", "max_leverage": 20, "maintenance_rate": 0.025})
     assert schedule.initial_margin(1_000) == pytest.approx(50)
+
+
+@given(spec=st.one_of(tiered_specs(), tiered_specs("whole"), st.builds(
+    lambda base, step, mm: {"kind": "incremental", "base_initial_rate": base, "increment_rate": step,
+                            "baseline_notional": 1e6, "increment_notional": 1e5, "maintenance_rate": mm * base,
+                            "max_notional": 2e7},
+    st.floats(0.02, 0.5), st.floats(0.001, 0.05), st.floats(0.1, 0.9))),
+       notional=st.lists(st.floats(1e-3, 1e12), min_size=1, max_size=30))
+@settings(max_examples=300, deadline=None)
+def test_maintenance_never_exceeds_notional_times_the_rate_bound(spec, notional):
+    """Where a family gives a maintenance rate bound, no notional's maintenance margin, as computed,
+    exceeds notional x bound as computed (past the notional limit too, where prices can carry a
+    position): the scan for liquidatable accounts may skip those above it."""
+    schedule = load_schedule(spec)
+    bound = schedule.maintenance_rate_bound()
+    n = np.array(notional)
+    assert bound is not None and np.all(schedule.maintenance_margin(n) <= n * bound)

@@ -7,10 +7,10 @@ from sim.exchange.book import LinearImpact, OrderBook
 from sim.exchange.events import LIQUIDATION_COLUMNS, Counters, LiquidationLog
 from sim.exchange.exchange import Exchange, Rules
 from sim.exchange.liquidation import Bid, BidSource, LiquidationEngine, LiquidationOffer
-from sim.exchange.orders import Fill, Liquidity, OrderBatch, OrderResult
+from sim.exchange.orders import Fill, Fills, Liquidity, OrderBatch, OrderResult
 
 __all__ = [
     "KINDS", "KIND_CODE", "LIQUIDATION_COLUMNS", "AccountBook", "Bid", "BidSource", "Counters", "Exchange",
-    "Fill", "LinearImpact", "LiquidationEngine", "LiquidationLog", "LiquidationOffer", "Liquidity",
+    "Fill", "Fills", "LinearImpact", "LiquidationEngine", "LiquidationLog", "LiquidationOffer", "Liquidity",
     "OrderBatch", "OrderBook", "OrderResult", "Rules",
 ]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.exchange.jit import compiled
+
 KINDS = ("retail", "whale", "liquidator", "market_maker", "insurance", "exchange", "arbitrageur")
 KIND_CODE = {name: code for code, name in enumerate(KINDS)}
 
@@ -28,6 +30,28 @@ class AccountBook:
         self.entity = np.zeros(capacity, dtype=np.int64)
         self.kind = np.zeros(capacity, dtype=np.int8)
         self._long_lots = 0
+        self._changed: set[int] | None = None
+
+    # ---------------------------------------------------------------- who changed
+    def watch(self) -> None:
+        """Start noting the accounts whose cash, position or deposits change, so that a reader keeping
+        something computed from them (the ADL queue) refreshes only those (``changes``)."""
+        self._changed = set()
+
+    def unwatch(self) -> None:
+        self._changed = None
+
+    def changes(self) -> set[int] | None:
+        """The accounts changed since watching began or since the last call, which starts afresh;
+        None when not watching."""
+        changed = self._changed
+        if changed is not None:
+            self._changed = set()
+        return changed
+
+    def _note(self, *accounts: int) -> None:
+        if self._changed is not None:
+            self._changed.update(accounts)
 
     @property
     def n_accounts(self) -> int:
@@ -71,6 +95,8 @@ class AccountBook:
         self.kind[accounts] = KIND_CODE[kind]
         self.deposits[accounts] += deposits
         self.quote[accounts] += deposits
+        if self._changed is not None:
+            self._changed.update(accounts.tolist())
         return accounts
 
     def deposit(self, account: int, amount: float) -> None:
@@ -79,11 +105,13 @@ class AccountBook:
             raise ValueError("a deposit must be non-negative")
         self.deposits[account] += amount
         self.quote[account] += amount
+        self._note(account)
 
     def transfer(self, source: int, destination: int, amount: float) -> None:
         """Move cash between two accounts."""
         self.quote[source] -= amount
         self.quote[destination] += amount
+        self._note(source, destination)
 
     def position(self, account: int | None = None) -> float | np.ndarray:
         """Signed position in units, for one account or (None) all."""
@@ -95,13 +123,13 @@ class AccountBook:
         """Cash plus position at mark, for one account, an array of accounts, or (None) all."""
         at = slice(0, self._n) if account is None else account
         value = self.quote[at] + self.lots[at] * (self.lot_size * self.mark)
-        return float(value) if np.ndim(value) == 0 else value
+        return value if isinstance(value, np.ndarray) and value.ndim else float(value)
 
     def notional(self, account: int | np.ndarray | None = None) -> float | np.ndarray:
         """|position| x mark, for one account, an array of accounts, or (None) all."""
         at = slice(0, self._n) if account is None else account
         value = np.abs(self.lots[at]) * (self.lot_size * self.mark)
-        return float(value) if np.ndim(value) == 0 else value
+        return value if isinstance(value, np.ndarray) and value.ndim else float(value)
 
     def open_interest(self) -> float:
         """Long open interest in units (equal to short open interest)."""
@@ -114,6 +142,7 @@ class AccountBook:
         old = int(self.lots[account])
         self._long_lots += max(lots, 0) - max(old, 0)
         self.lots[account] = lots
+        self._note(account)
 
     def trade(self, buyer: int, seller: int, lots: int, price: float) -> None:
         """``buyer`` gains ``lots`` (signed: negative sells) from ``seller`` at ``price``, no fees."""
@@ -123,14 +152,24 @@ class AccountBook:
         self.quote[buyer] -= value
         self.quote[seller] += value
 
-    def book_fills(self, touched: list[int], lots: list[int], cash: list[float]) -> None:
-        """Apply many changes at once: ``touched[i]`` gains ``lots[i]`` and ``cash[i]`` (repeats add up)."""
-        index = np.array(touched, dtype=np.int64)
-        unique = np.fromiter(dict.fromkeys(touched), dtype=np.int64)
-        before = np.maximum(self.lots[unique], 0).sum()
-        np.add.at(self.lots, index, np.array(lots, dtype=np.int64))
-        np.add.at(self.quote, index, np.array(cash))
-        self._long_lots += int(np.maximum(self.lots[unique], 0).sum() - before)
+    def settle(self, orders: np.ndarray, takers: np.ndarray, makers: np.ndarray, lots: np.ndarray,
+               prices: np.ndarray, n_orders: int, taker_rate: float, maker_rate: float,
+               fee_account: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """Book fills in the order they happened (``settle_fills``), the fees to ``fee_account``.
+
+        Fill ``i`` belongs to order ``orders[i]`` of ``n_orders``: ``takers[i]`` buys ``lots[i]``
+        (negative: sells) from ``makers[i]`` at ``prices[i]``. Returns per order (filled lots, cost,
+        taker fee) and the fees collected.
+        """
+        filled, cost, fee, fees, long_change = settle_fills(
+            self.quote, self.lots, orders, takers, makers, lots, prices, n_orders, self.lot_size, taker_rate,
+            maker_rate)
+        if len(lots):
+            self.quote[fee_account] += fees
+            self._long_lots += long_change
+            if self._changed is not None:
+                self._changed.update(takers.tolist(), makers.tolist(), (fee_account,))
+        return filled, cost, fee, fees
 
     def check_closed(self) -> None:
         """Raise AssertionError if open interest does not balance or money appeared or vanished."""
@@ -141,3 +180,38 @@ class AccountBook:
         deposits = float(self.deposits[:n].sum())
         assert abs(equity - deposits) <= 1e-9 * max(deposits, 1.0), (
             f"equity sums to {equity!r}, deposits to {deposits!r}")
+
+
+@compiled("(float64[:], int64[:], int64[:], int64[:], int64[:], int64[:], float64[:], int64, float64,"
+          " float64, float64)")
+def settle_fills(quote: np.ndarray, position: np.ndarray, orders: np.ndarray, takers: np.ndarray,
+                 makers: np.ndarray, lots: np.ndarray, prices: np.ndarray, n_orders: int, lot_size: float,
+                 taker_rate: float, maker_rate: float):
+    """Each fill in turn: the taker gains the lots and pays their value plus ``taker_rate`` of it;
+    the maker gives the lots and receives the value less ``maker_rate`` of it. Compiled (numba), as
+    a sequence of fills can run to thousands.
+
+    Returns per order (filled lots, cost, taker fee), both fees summed fill after fill (what the fee
+    account receives), and the change in long open interest (lots).
+    """
+    filled = np.zeros(n_orders, np.int64)
+    cost = np.zeros(n_orders)
+    fee = np.zeros(n_orders)
+    fees = 0.0
+    long_change = 0
+    for i in range(len(lots)):
+        taker, maker, n = takers[i], makers[i], lots[i]
+        value = n * lot_size * prices[i]
+        taker_fee = taker_rate * abs(value)
+        maker_fee = maker_rate * abs(value)
+        long_change += max(position[taker] + n, 0) - max(position[taker], 0)
+        position[taker] += n
+        quote[taker] += -value - taker_fee
+        long_change += max(position[maker] - n, 0) - max(position[maker], 0)
+        position[maker] -= n
+        quote[maker] += value - maker_fee
+        fees += taker_fee + maker_fee
+        filled[orders[i]] += n
+        cost[orders[i]] += value
+        fee[orders[i]] += taker_fee
+    return filled, cost, fee, fees, long_change

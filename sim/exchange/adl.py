@@ -1,8 +1,15 @@
 """Auto-deleveraging: when the insurance fund cannot take a bankrupt position, the most profitable,
-most leveraged opposite positions are closed against it at the bankruptcy price."""
+most leveraged opposite positions are closed against it at the bankruptcy price.
+
+Exchanges keep an ADL queue, and so does this one: the opposite positions ranked by profit x
+leverage, built once for the mark and then updated only for the accounts that traded or paid since
+(the account book notes them), so that thousands of ADL closes in a crash do not each rank the
+whole market again. The order is exactly ``ranking``'s.
+"""
 
 from __future__ import annotations
 
+import heapq
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -11,26 +18,81 @@ if TYPE_CHECKING:
     from sim.exchange.exchange import Exchange
 
 
+class _Queue:
+    """One side's ADL queue: the ranking as built (arrays, read in order) and a heap of the entries of
+    accounts changed since, each account's current key kept beside it.
+
+    An account's score changes only when its cash, position or deposits change (or the mark moves,
+    when the queue is rebuilt): its entry in the ranking stops counting and its new one goes on the
+    heap; the next account is the better of the two fronts.
+    """
+
+    def __init__(self, accounts: np.ndarray, keys: np.ndarray):
+        self.accounts, self.keys = accounts, keys
+        self.next = 0
+        self.changed: set[int] = set()
+        self.heap: list[tuple[float, int]] = []
+        self.current: dict[int, float] = {}
+
+    def update(self, accounts: list[int], keys: list[float], on_side: list[bool]) -> None:
+        for account, key, ranked in zip(accounts, keys, on_side):
+            self.changed.add(account)
+            if ranked:
+                self.current[account] = key
+                heapq.heappush(self.heap, (key, account))
+            else:
+                self.current.pop(account, None)
+
+    def pop(self) -> int | None:
+        """The top-ranked account, taken off the queue (None when it is empty)."""
+        while self.next < len(self.accounts) and int(self.accounts[self.next]) in self.changed:
+            self.next += 1
+        while self.heap and self.current.get(self.heap[0][1]) != self.heap[0][0]:
+            heapq.heappop(self.heap)
+        if self.next < len(self.accounts):
+            built = (float(self.keys[self.next]), int(self.accounts[self.next]))
+            if not self.heap or built < self.heap[0]:
+                self.next += 1
+                self.changed.add(built[1])
+                return built[1]
+        if self.heap:
+            account = heapq.heappop(self.heap)[1]
+            del self.current[account]
+            return account
+        return None
+
+
 class AutoDeleveraging:
     """Ranks opposite positions by profit x leverage and closes them against a bankrupt account."""
 
     def __init__(self, exchange: Exchange):
         self.exchange = exchange
+        self._queues: dict[int, _Queue] = {}
+        self._mark = float("nan")
 
-    def ranking(self, side: int, exclude: int) -> np.ndarray:
-        """Accounts holding positions on ``side``, most profitable x most leveraged first."""
+    def scores(self, accounts: np.ndarray) -> np.ndarray:
+        """Profit (equity over deposits, less one) x leverage (notional over equity) per account;
+        -inf where equity is not positive."""
         ex = self.exchange
-        n = ex.n_accounts
-        lots = ex.lots[:n]
-        equity = ex.equity()
-        candidates = np.flatnonzero((np.sign(lots) == side) & (np.arange(n) != exclude))
-        eq = equity[candidates]
-        deposits = np.maximum(ex.deposits[candidates], 1e-12)
-        leverage = np.where(eq > 0, np.abs(lots[candidates]) * ex.lot_size * ex.mark / np.maximum(eq, 1e-12), 0.0)
-        profit = (eq - ex.deposits[candidates]) / deposits
-        score = np.where(eq > 0, profit * leverage, -np.inf)
-        order = np.lexsort((candidates, -score))
-        return candidates[order]
+        eq = ex.equity(accounts)
+        deposits = np.maximum(ex.deposits[accounts], 1e-12)
+        leverage = np.where(eq > 0, np.abs(ex.lots[accounts]) * ex.lot_size * ex.mark / np.maximum(eq, 1e-12), 0.0)
+        profit = (eq - ex.deposits[accounts]) / deposits
+        return np.where(eq > 0, profit * leverage, -np.inf)
+
+    def ranking(self, side: int, exclude: int = -1) -> np.ndarray:
+        """Accounts holding positions on ``side``, most profitable x most leveraged first (ties: the
+        lower account first)."""
+        return self._ranked(side, exclude)[0]
+
+    def _ranked(self, side: int, exclude: int = -1) -> tuple[np.ndarray, np.ndarray]:
+        """``ranking`` and each ranked account's key (minus its score)."""
+        lots = self.exchange.lots[: self.exchange.n_accounts]
+        candidates = np.flatnonzero(lots > 0 if side > 0 else lots < 0)
+        candidates = candidates[candidates != exclude]
+        keys = -self.scores(candidates)
+        order = np.lexsort((candidates, keys))
+        return candidates[order], keys[order]
 
     def close(self, account: int, price: float, round_: int, bad_debt: float) -> None:
         """Close the account against the top-ranked opposite positions at ``price``."""
@@ -39,8 +101,10 @@ class AutoDeleveraging:
         side = 1 if lots > 0 else -1
         mark_before = ex.mark
         remaining = abs(lots)
-        for opponent in self.ranking(-side, exclude=account):
-            if remaining == 0:
+        queue = self._queue(-side)
+        while remaining:
+            opponent = queue.pop()
+            if opponent is None:
                 break
             take = min(remaining, abs(int(ex.lots[opponent])))
             ex.trade(opponent, account, side * take, price)
@@ -52,3 +116,27 @@ class AutoDeleveraging:
             ex.counters.adl_notional += take * ex.lot_size * mark_before
         ex.counters.bad_debt += bad_debt
         ex.events.record(round_, account, lots, mark_before, price, "adl", 0.0, bad_debt)
+
+    def forget(self) -> None:
+        """Drop the queues and stop the account book noting changes (the liquidation phase is over)."""
+        self._queues = {}
+        self.exchange.unwatch()
+
+    def _queue(self, side: int) -> _Queue:
+        """``side``'s queue as of now: rebuilt when the mark moved or changes went unnoted, else
+        brought up to date with the accounts changed since it was last read."""
+        ex = self.exchange
+        changed = ex.changes()
+        if changed is None or ex.mark != self._mark:
+            self._queues = {}
+            self._mark = ex.mark
+            ex.watch()
+        elif changed and self._queues:
+            accounts = np.fromiter(sorted(changed), dtype=np.int64, count=len(changed))
+            keys = (-self.scores(accounts)).tolist()
+            sides = np.sign(ex.lots[accounts])
+            for queue_side, queue in self._queues.items():
+                queue.update(accounts.tolist(), keys, (sides == queue_side).tolist())
+        if side not in self._queues:
+            self._queues[side] = _Queue(*self._ranked(side))
+        return self._queues[side]

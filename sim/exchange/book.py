@@ -3,83 +3,57 @@ linear-impact stand-in for tests without makers.
 
 Each side is one price-sorted array of levels (price, lots, maker). A market order consumes the
 best levels first and pays each level's own price; the mid moves with what was consumed. Makers
-replace their own quotes each step. Quantities are integer lots, as on the exchange.
+replace their own quotes each step. Quantities are integer lots, as on the exchange. The walk
+itself, for a whole sequence of orders at once, is ``walk.py``.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.exchange.orders import Fill
+from sim.exchange.orders import Fill, Fills
+from sim.exchange.walk import walk_book
 
 
 class _Side:
-    """One side's levels, best first: ascending prices for asks, descending for bids.
-
-    Levels are plain lists: a market order usually consumes one or two levels, and a short Python
-    walk from the first live level costs less than whole-array numpy calls.
-    """
+    """One side's levels, best first: ascending prices for asks, descending for bids, as arrays of
+    price, lots and maker; ``head`` is the first level with lots left."""
 
     def __init__(self, ascending: bool):
         self.ascending = ascending
-        self.price: list[float] = []
-        self.lots: list[int] = []
-        self.maker: list[int] = []
+        self.price = np.zeros(0)
+        self.lots = np.zeros(0, dtype=np.int64)
+        self.maker = np.zeros(0, dtype=np.int64)
         self.head = 0
 
     def replace(self, quotes: dict[int, tuple[np.ndarray, np.ndarray]]) -> None:
-        """Replace the levels of every maker in ``quotes`` (maker -> (prices, lots)) in one merge."""
-        sign = 1.0 if self.ascending else -1.0
-        rows = [(sign * p, m, n) for p, n, m in zip(self.price, self.lots, self.maker) if n > 0 and m not in quotes]
-        for maker, (prices, lots) in quotes.items():
-            rows += [(sign * p, maker, n) for p, n in zip(prices.tolist(), lots.tolist()) if n > 0]
-        rows.sort()
-        self.price = [sign * row[0] for row in rows]
-        self.maker = [row[1] for row in rows]
-        self.lots = [int(row[2]) for row in rows]
+        """Replace the levels of every maker in ``quotes`` (maker -> (prices, lots)) in one merge;
+        levels sort by price, then maker, then lots."""
+        makers = np.fromiter(quotes, dtype=np.int64, count=len(quotes))
+        price = np.concatenate([q[0] for q in quotes.values()])
+        lots = np.concatenate([q[1] for q in quotes.values()])
+        maker = np.repeat(makers, [len(q[1]) for q in quotes.values()])
+        if not set(self.maker.tolist()) <= quotes.keys():       # levels of makers not quoting now stay
+            kept = (self.lots > 0) & ~np.isin(self.maker, makers)
+            price = np.concatenate([self.price[kept], price])
+            lots = np.concatenate([self.lots[kept], lots])
+            maker = np.concatenate([self.maker[kept], maker])
+        live = lots > 0
+        if not live.all():
+            price, lots, maker = price[live], lots[live], maker[live]
+        order = np.lexsort((lots, maker, price if self.ascending else -price))
+        self.price, self.lots, self.maker = price[order], lots[order], maker[order]
         self.head = 0
 
     def best(self) -> float | None:
-        lots = self.lots
-        while self.head < len(lots) and lots[self.head] == 0:
-            self.head += 1
-        return self.price[self.head] if self.head < len(lots) else None
-
-    def walk(self, lots: int, limit_price: float | None, exclude: int | None,
-             sign: int = 1) -> tuple[list[Fill], float | None]:
-        """Consume up to ``lots`` from the best levels no worse than ``limit_price``.
-
-        Returns one fill per maker (at that maker's average price, in order of first fill, its lots
-        times ``sign``: -1 when the taker sells) and the last level's price.
-        """
-        self.best()
-        taken: dict[int, list[float]] = {}
-        last = None
-        direction = 1.0 if self.ascending else -1.0
-        i = self.head
-        while lots > 0 and i < len(self.lots):
-            price = self.price[i]
-            if limit_price is not None and direction * (price - limit_price) > 0:
-                break
-            available = self.lots[i]
-            if available and self.maker[i] != exclude:
-                take = available if available < lots else lots
-                self.lots[i] = available - take
-                lots -= take
-                entry = taken.setdefault(self.maker[i], [0, 0.0])
-                entry[0] += take
-                entry[1] += take * price
-                last = price
-            i += 1
-        return [Fill(m, sign * n, value / n) for m, (n, value) in taken.items()], last
+        return float(self.price[self.head]) if self.head < len(self.lots) else None
 
     def depth(self, reference: float, within: float) -> int:
         """Lots resting within ``within`` (a fraction) of ``reference``."""
-        price = np.asarray(self.price)
-        lots = np.asarray(self.lots, dtype=np.int64)
-        return int(lots[np.abs(price / reference - 1.0) <= within].sum()) if len(lots) else 0
+        return int(self.lots[np.abs(self.price / reference - 1.0) <= within].sum())
 
 
 class OrderBook:
@@ -94,6 +68,7 @@ class OrderBook:
         self.bids = _Side(ascending=False)
         self.last_price = float(price)
         self._pending: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._quoting: set[int] = set()         # every maker that has quoted: at most this many on the book
 
     def set_quotes(self, maker: int, bid_prices: np.ndarray, bid_lots: np.ndarray,
                    ask_prices: np.ndarray, ask_lots: np.ndarray) -> None:
@@ -106,6 +81,7 @@ class OrderBook:
             pending, self._pending = self._pending, {}
             self.bids.replace({m: (q[0], q[1]) for m, q in pending.items()})
             self.asks.replace({m: (q[2], q[3]) for m, q in pending.items()})
+            self._quoting.update(pending)
 
     def cancel(self, maker: int) -> None:
         """Withdraw all of ``maker``'s quotes (a maker being liquidated quotes nothing)."""
@@ -122,22 +98,26 @@ class OrderBook:
 
     def mid(self) -> float:
         """Midpoint of the best quotes; the last trade stands in for an emptied side."""
-        bid = self.best_bid()
-        ask = self.best_ask()
+        if self._pending:
+            self._sync()
+        bid, ask = self.bids.best(), self.asks.best()
         bid = self.last_price if bid is None else bid
         ask = self.last_price if ask is None else ask
         return 0.5 * (bid + ask)
 
-    def take(self, lots: int, limit_price: float | None = None, taker: int | None = None) -> list[Fill]:
-        """A market order for ``lots`` (> 0 buys from the asks, < 0 sells to the bids)."""
-        if lots == 0:
-            return []
+    def take(self, lots: np.ndarray, limits: np.ndarray, takers: np.ndarray) -> Fills:
+        """Market orders in sequence (lots > 0 buys from the asks, < 0 sells to the bids), each at
+        worst ``limits`` (NaN: none) and never against its taker's own quotes (``walk.py``)."""
         self._sync()
-        side = self.asks if lots > 0 else self.bids
-        fills, last = side.walk(abs(lots), limit_price, exclude=taker, sign=1 if lots > 0 else -1)
-        if last is not None:
+        heads = np.array([self.asks.head, self.bids.head], dtype=np.int64)
+        order, maker, filled, price, last = walk_book(
+            self.asks.price, self.asks.lots, self.asks.maker, self.bids.price, self.bids.lots, self.bids.maker,
+            heads, np.asarray(lots, dtype=np.int64), np.asarray(limits, dtype=float),
+            np.asarray(takers, dtype=np.int64), max(len(self._quoting), 1))
+        self.asks.head, self.bids.head = int(heads[0]), int(heads[1])
+        if not math.isnan(last):
             self.last_price = last
-        return fills
+        return Fills(order, maker, filled, price)
 
     def depth(self, within: float = 0.01) -> tuple[int, int]:
         """(bid lots, ask lots) resting within ``within`` of the mid."""
@@ -166,21 +146,31 @@ class LinearImpact:
     def mid(self) -> float:
         return self.price
 
-    def take(self, lots: int, limit_price: float | None = None, taker: int | None = None) -> list[Fill]:
+    def take(self, lots: np.ndarray, limits: np.ndarray, takers: np.ndarray) -> Fills:
+        """Market orders in sequence, as the book takes them (NaN limit: none)."""
+        filled = [(i, fill) for i, (n, limit, taker) in enumerate(zip(lots.tolist(), limits.tolist(), takers.tolist()))
+                  if (fill := self._fill(n, limit, taker)) is not None]
+        return Fills(np.array([i for i, _ in filled], dtype=np.int64),
+                     np.array([f.maker for _, f in filled], dtype=np.int64),
+                     np.array([f.lots for _, f in filled], dtype=np.int64),
+                     np.array([f.price for _, f in filled], dtype=float))
+
+    def _fill(self, lots: int, limit_price: float, taker: int) -> Fill | None:
         if lots == 0 or taker == self.maker:       # no self-trade: nothing fills, the price stays
-            return []
+            return None
         side = 1 if lots > 0 else -1
-        if limit_price is not None and side * (limit_price - self.price) < 0:
-            return []                               # already past the limit
-        if limit_price is not None and self.impact > 0:
+        limited = not math.isnan(limit_price)
+        if limited and side * (limit_price - self.price) < 0:
+            return None                             # already past the limit
+        if limited and self.impact > 0:
             room = side * (limit_price / self.price - 1.0) / self.impact
             lots = side * min(abs(lots), max(int(room / self.lot_size), 0))
             if lots == 0:
-                return []
+                return None
         move = self.impact * lots * self.lot_size
         average = self.price * (1.0 + move / 2.0)
         self.price *= 1.0 + move
         fill = Fill(self.maker, lots, average)
         self.fills.append(fill)
         self.last_price = average
-        return [fill]
+        return fill

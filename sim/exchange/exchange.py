@@ -124,7 +124,10 @@ class Exchange(AccountBook):
 
     def liquidatable(self) -> np.ndarray:
         """Accounts with an open position whose equity is below maintenance margin at mark."""
-        candidates = np.flatnonzero(self.lots[: self._n])
+        candidates = np.flatnonzero(self.lots[: self._n] != 0)
+        bound = self.schedule.maintenance_rate_bound(self.open_interest_notional())
+        if bound is not None:                   # equity of at least notional x that rate is safe
+            candidates = candidates[self.equity(candidates) < self.notional(candidates) * bound]
         return candidates[self.below_maintenance(candidates)]
 
     def is_liquidatable(self, account: int) -> bool:
@@ -182,14 +185,16 @@ class Exchange(AccountBook):
 
     def execute(self, account: int, lots: int, limit_price: float | None, fee_rate: float) -> tuple[int, float, float]:
         """One market order for ``account``, unchecked (the engine's own): (filled lots, cost, taker fee)."""
-        filled, cost, fee = fill_orders(self, [account], [lots], [limit_price], fee_rate)
-        return filled[0], cost[0], fee[0]
+        filled, cost, fee = fill_orders(self, np.array([account]), np.array([lots]),
+                                        np.array([np.nan if limit_price is None else limit_price]), fee_rate)
+        return int(filled[0]), float(cost[0]), float(fee[0])
 
     def apply_funding(self, rate: float) -> float:
         """Longs pay shorts ``rate`` x notional (shorts pay when negative). Returns what longs paid."""
         n = self._n
         payments = rate * self.lots[:n] * (self.lot_size * self.mark)
         self.quote[:n] -= payments
+        self.unwatch()              # every account changed: a reader of ``changes`` starts afresh
         paid = float(payments[payments > 0].sum()) if rate >= 0 else float(payments[payments < 0].sum())
         self.counters.funding_paid_by_longs += paid
         return paid

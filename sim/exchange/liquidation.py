@@ -53,6 +53,12 @@ class LiquidationEngine:
 
         After ``max_rounds`` only the backstop (insurance fund, ADL) acts, so the phase always ends clear.
         """
+        try:
+            return self._rounds(bids)
+        finally:
+            self.exchange.adl.forget()
+
+    def _rounds(self, bids: BidSource | None) -> int:
         ex = self.exchange
         rules = ex.rules
         round_ = 0

@@ -1,8 +1,9 @@
-"""Market orders: checked against initial margin (many at once), then filled one by one against the
-liquidity, each fill booked with its taker and maker fees."""
+"""Market orders: checked against initial margin (many at once), then filled in sequence against the
+liquidity (a run of orders in one walk of the book), each fill booked with its taker and maker fees."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
@@ -20,6 +21,17 @@ class Fill(NamedTuple):
     price: float
 
 
+class Fills(NamedTuple):
+    """The fills of a sequence of market orders, as they happened: order by order, one per maker met
+    at that maker's average price, in the order of first fill. ``lots`` are bought by the taker
+    (negative: sold)."""
+
+    order: np.ndarray
+    maker: np.ndarray
+    lots: np.ndarray
+    price: np.ndarray
+
+
 class Liquidity(Protocol):
     """Where market orders execute: the order book, or any stand-in with the same calls."""
 
@@ -27,7 +39,10 @@ class Liquidity(Protocol):
 
     def mid(self) -> float: ...
 
-    def take(self, lots: int, limit_price: float | None = None, taker: int | None = None) -> list[Fill]: ...
+    def take(self, lots: np.ndarray, limits: np.ndarray, takers: np.ndarray) -> Fills:
+        """Market orders for ``lots`` in sequence, each no worse than its limit (NaN: none); never a
+        fill of no lots, never against the taker's own quotes."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -52,49 +67,32 @@ def to_lots(size: float | np.ndarray, lot_size: float) -> int | np.ndarray:
     A size within float noise of a whole number of lots (0.003 / 0.001 = 2.9999999999999996)
     counts as that number.
     """
+    if np.ndim(size) == 0:                  # one size: the same arithmetic on a Python float, faster
+        lots = float(size) / lot_size
+        nearest = float(round(lots))
+        return int(nearest) if abs(lots - nearest) <= 1e-9 + 1e-12 * abs(lots) else math.trunc(lots)
     lots = np.asarray(size, dtype=float) / lot_size
     nearest = np.round(lots)
     snapped = np.where(np.abs(lots - nearest) <= 1e-9 + 1e-12 * np.abs(lots), nearest, np.trunc(lots))
-    return int(snapped) if np.ndim(size) == 0 else snapped.astype(np.int64)
+    return snapped.astype(np.int64)
 
 
-def fill_orders(exchange: Exchange, accounts: list[int], lots: list[int], limits: list[float | None],
-                fee_rate: float) -> tuple[list[int], list[float], list[float]]:
-    """Walk the liquidity for each order in turn and book every fill with its fees.
+def fill_orders(exchange: Exchange, accounts: np.ndarray, lots: np.ndarray, limits: np.ndarray,
+                fee_rate: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Orders walk the liquidity in turn; every fill is booked with its fees.
 
-    Balances are accumulated in Python and applied to the arrays once at the end (nothing reads
-    them in between), then the mark follows the book. Returns per order (filled lots, cost,
-    taker fee).
+    The taker pays the fill's value and ``fee_rate`` of it, the maker receives the value less the
+    maker fee, and both fees go to the treasury (``AccountBook.settle``). Then the mark follows the
+    book. ``limits`` gives each order's worst price (NaN: none). Returns per order (filled lots,
+    cost, taker fee).
     """
-    filled = [0] * len(accounts)
-    cost = [0.0] * len(accounts)
-    fee = [0.0] * len(accounts)
-    if exchange.liquidity is None or not accounts:
-        return filled, cost, fee
-    lot_size = exchange.lot_size
-    maker_rate = exchange.rules.maker_fee
-    take = exchange.liquidity.take
-    touched: list[int] = []
-    delta_lots: list[int] = []
-    delta_cash: list[float] = []
-    fees = 0.0
-    for i, (account, size, limit) in enumerate(zip(accounts, lots, limits)):
-        for fill in take(size, limit, account):
-            if fill.lots == 0 or fill.maker == account:
-                continue
-            value = fill.lots * lot_size * fill.price
-            taker_fee = fee_rate * abs(value)
-            maker_fee = maker_rate * abs(value)
-            touched += (account, fill.maker)
-            delta_lots += (fill.lots, -fill.lots)
-            delta_cash += (-value - taker_fee, value - maker_fee)
-            fees += taker_fee + maker_fee
-            filled[i] += fill.lots
-            cost[i] += value
-            fee[i] += taker_fee
-    if touched:
-        exchange.book_fills(touched, delta_lots, delta_cash)
-        exchange.quote[exchange.treasury] += fees
+    if exchange.liquidity is None or len(accounts) == 0:
+        return np.zeros(len(accounts), dtype=np.int64), np.zeros(len(accounts)), np.zeros(len(accounts))
+    fills = exchange.liquidity.take(lots, limits, accounts)
+    filled, cost, fee, fees = exchange.settle(fills.order, accounts[fills.order], fills.maker, fills.lots,
+                                              fills.price, len(accounts), fee_rate, exchange.rules.maker_fee,
+                                              exchange.treasury)
+    if len(fills.order):
         exchange.counters.fees += fees
         exchange.update_mark()
     return filled, cost, fee
@@ -110,9 +108,10 @@ class OrderBatch:
         and, for an order that increases its position, equity after the fee covering initial margin.
         ``limits`` gives each order a worst price (None: market)."""
         self.exchange = exchange
-        self.limits = limits
         self.accounts = accounts = np.asarray(accounts, dtype=np.int64)
         self.sizes = sizes = np.asarray(sizes, dtype=float)
+        self.limits = np.full(len(accounts), np.nan) if limits is None else np.array(
+            [np.nan if limit is None else limit for limit in limits], dtype=float)
         self.lots = lots = to_lots(sizes, exchange.lot_size)
         self._done = np.zeros(len(accounts), dtype=bool)
         current = exchange.lots[accounts]
@@ -128,8 +127,10 @@ class OrderBatch:
         increasing = ~too_small & ~not_reducing & ~reducing
         over_limit = increasing & ~np.isfinite(required)
         short_margin = increasing & ~over_limit & (equity - fee < required)
+        refused = too_small | not_reducing | over_limit | short_margin
+        self.passed = ~refused
         self.reasons: list[str | None] = [None] * len(accounts)
-        if not (too_small | not_reducing | over_limit | short_margin).any():
+        if not refused.any():
             return
         for i in np.flatnonzero(too_small):
             self.reasons[i] = "smaller than one lot"
@@ -152,24 +153,23 @@ class OrderBatch:
             return OrderResult(account, size, reason=self.reasons[i])
         if self._done[i]:
             return OrderResult(account, size, reason="already executed")
-        filled, cost, fee = self.execute_many([i])
+        filled, cost, fee = self.execute_many(np.array([i]))
         if filled[0] == 0:
             return OrderResult(account, size, reason="no liquidity")
-        units = filled[0] * self.exchange.lot_size
-        return OrderResult(account, size, filled=units, average_price=cost[0] / units, fee=fee[0])
+        units = int(filled[0]) * self.exchange.lot_size
+        return OrderResult(account, size, filled=units, average_price=float(cost[0]) / units, fee=float(fee[0]))
 
-    def execute_many(self, indices: list[int]) -> tuple[list[int], list[float], list[float]]:
+    def execute_many(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Fill the passed, not yet executed orders among ``indices``, in that sequence.
 
         Returns per index (filled lots, cost, taker fee); refused or repeated ones fill nothing.
         """
-        runnable = [i for i in indices if self.reasons[i] is None and not self._done[i]]
-        self._done[runnable] = True
-        exchange = self.exchange
-        limits = [None] * len(runnable) if self.limits is None else [self.limits[i] for i in runnable]
-        filled, cost, fee = fill_orders(exchange, self.accounts[runnable].tolist(), self.lots[runnable].tolist(),
-                                        limits, exchange.rules.taker_fee)
-        result = {i: (f, c, x) for i, f, c, x in zip(runnable, filled, cost, fee)}
-        empty = (0, 0.0, 0.0)
-        rows = [result.get(i, empty) for i in indices]
-        return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+        runnable = self.passed[indices] & ~self._done[indices]
+        chosen = indices[runnable]
+        self._done[chosen] = True
+        filled = np.zeros(len(indices), dtype=np.int64)
+        cost = np.zeros(len(indices))
+        fee = np.zeros(len(indices))
+        filled[runnable], cost[runnable], fee[runnable] = fill_orders(
+            self.exchange, self.accounts[chosen], self.lots[chosen], self.limits[chosen], self.exchange.rules.taker_fee)
+        return filled, cost, fee

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from agents import Arbitrageur, Liquidator, MarketMaker, RetailPopulation, RetailTrader, Whale
-from agents.market_maker import standings
+from agents.market_maker import refresh_makers
 from agents.retail import DERISK, draw_traders
 from agents.whale import draw_whales
 from sim import measures
@@ -23,7 +23,7 @@ from sim.exchange import Bid, Exchange, LiquidationOffer, OrderBook, Rules
 from sim.exchange.funding import Funding
 from sim.market.fundamental import MINUTES_PER_YEAR, fundamental_path
 from sim.market.network import SocialGraph
-from sim.market.record import MarketRecord, RunTables
+from sim.market.record import MarketRecord, MeasureCollector, RunTables
 from sim.market.spot import SpotMarket
 from sim.market.trading import trade
 
@@ -80,7 +80,6 @@ class MarketModel(mesa.Model):
         self.reversion_signal = 0
         self.step_events: list[tuple] = []
         self.liquidated_leverage: dict[int, float] = {}
-        self.record = MarketRecord(self)
         self.normal_volatility = config.fundamental.volatility * np.sqrt(config.dt_minutes / MINUTES_PER_YEAR)
 
         self.makers = [MarketMaker(self, config.market_makers, self.normal_volatility)
@@ -90,17 +89,15 @@ class MarketModel(mesa.Model):
         self.whales = [Whale(self, config.whales, traits) for traits in
                        draw_whales(config.whales.count, config.whales, np.random.default_rng(whale_stream))]
         self.retail = RetailPopulation()
-        self._slot_of_account: dict[int, int] = {}
         self.network = SocialGraph(config.retail.count, config.network.degree, config.network.rewire,
                                    self.setup_rng, config.network.kind)
         self.add_retail(config.retail.count)
 
+        self.record = MarketRecord(self)
         self._refresh_quotes()
         self._marks[0] = self.exchange.mark
         self.record.measure()
-        self.datacollector = mesa.DataCollector(
-            model_reporters={name: (lambda model, key=name: model.record.measures[key])
-                             for name in self.record.measures})
+        self.datacollector = MeasureCollector(self.record)
         self.datacollector.collect(self)
 
     @classmethod
@@ -123,14 +120,13 @@ class MarketModel(mesa.Model):
         for account, slot in zip(accounts.tolist(), slots.tolist()):
             trader = RetailTrader(self, account, slot)
             self.retail.traders.append(trader)
-            self._slot_of_account[account] = slot
         missing = len(self.retail) - len(self.network)
         if missing > 0:
             self.network.add(missing)
 
     def neighbour_sentiment(self, slots: np.ndarray) -> np.ndarray:
         """Per trader, the sign of its neighbours' summed positions: the side a herding trader copies."""
-        return self.network.sentiment(slots, self.exchange.lots[self.retail.account])
+        return self.network.sentiment(slots, self.exchange.lots[self.retail.rows])
 
     def liquidation_fuel(self, within: float) -> tuple[float, float]:
         """Retail notional whose liquidation price lies within ``within`` below (longs) and above (shorts) the mark."""
@@ -202,10 +198,7 @@ class MarketModel(mesa.Model):
                 progress(self.steps)
 
     def _refresh_quotes(self) -> None:
-        mid = self.book.mid()
-        accounts = np.array([maker.account for maker in self.makers], dtype=np.int64)
-        for maker, standing in zip(self.makers, zip(*standings(self.exchange, accounts))):
-            maker.refresh(mid, standing)
+        refresh_makers(self.makers, self.book.mid())
         self.exchange.update_mark()
         self._update_signals()
 
@@ -230,21 +223,24 @@ class MarketModel(mesa.Model):
         return [bid for bid in (liq.bid(offer) for liq in self.liquidators) if bid is not None]
 
     def _after_liquidations(self, first_event: int) -> None:
-        """Record this step's liquidations; neighbours of liquidated retail traders may de-risk."""
+        """Record this step's liquidations; neighbours of liquidated retail traders may de-risk (in
+        order of account, each neighbour holding a position with its own draw)."""
         events = self.exchange.events.since(first_event)
         self.step_events = events
-        for row, event in enumerate(events, start=first_event):
-            if event[5] == "retail":
-                self.liquidated_leverage[row] = float(self.retail.entry_leverage[self._slot_of_account[event[2]]])
-        liquidated = {e[2] for e in events if e[5] == "retail"}
+        rows = [(row, event[2]) for row, event in enumerate(events, start=first_event) if event[5] == "retail"]
+        if not rows:
+            return
+        pop = self.retail
+        slots = pop.slots_of(np.array([account for _, account in rows]))
+        for (row, _), slot in zip(rows, slots.tolist()):
+            self.liquidated_leverage[row] = float(pop.entry_leverage[slot])
+        liquidated = np.unique(slots)
+        pop.entry_equity[liquidated] = 0.0
+        pop.entry_margin[liquidated] = 0.0
+        friends = np.concatenate([self.network.neighbours(slot) for slot in liquidated.tolist()])
+        holding = friends[self.exchange.lots[pop.account[friends]] != 0]
         chance = self.config.retail.derisk_on_neighbour_liquidation
-        for account in sorted(liquidated):
-            slot = self._slot_of_account[account]
-            self.retail.entry_equity[slot] = 0.0
-            self.retail.entry_margin[slot] = 0.0
-            for friend in self.network.neighbours(slot).tolist():
-                if self.exchange.lots[self.retail.account[friend]] != 0 and self.rng.random() < chance:
-                    self.retail.exit_flag[friend] = DERISK
+        pop.exit_flag[holding[self.rng.random(len(holding)) < chance]] = DERISK
 
     # ---------------------------------------------------------------- tables
     def timeseries(self) -> pd.DataFrame:

@@ -2,14 +2,55 @@
 ties, a few long ones) or a scale-free graph (preferential attachment: a few influencers followed by
 many).
 
-The networkx graph is the record (for the UI and for analysis); a padded neighbour table beside it
-lets the model read every herding trader's neighbours in one numpy operation.
+A padded neighbour table lets the model read every herding trader's neighbours in one numpy
+operation. The networkx graph (for the UI and for analysis) is the same graph; a small world's is
+built only when first asked for, since networkx takes some ten seconds for a million traders: the
+table comes from ``small_world``, networkx's own algorithm on the same random stream.
 """
 
 from __future__ import annotations
 
+import random
+
 import networkx as nx
 import numpy as np
+
+
+def small_world(n: int, k: int, p: float, seed: int) -> list[list[int]]:
+    """Each node's neighbours, in order, of ``networkx.watts_strogatz_graph(n, k, p, seed)``.
+
+    The same steps on the same ``random.Random(seed)``: a ring where each node is tied to its k // 2
+    nearest on either side, then each tie (u, u + j), j = 1 .. k // 2 in turn and u in order, rewired
+    with probability p to a random node that is neither u nor already tied to it. Needs 2 <= k < n.
+    """
+    rng = random.Random(seed)
+    nodes = range(n)
+    order = np.arange(n)
+    neighbours = np.empty((n, 2 * (k // 2)), dtype=np.int64)
+    for j in range(1, k // 2 + 1):
+        # node x is tied to x - j and to x + j; networkx adds the pair (u, u + j) for u = 0, 1, ...,
+        # so x meets x - j first unless x - j wraps round past the end
+        before, after = (order - j) % n, (order + j) % n
+        first = np.where(order >= j, before, after)
+        neighbours[:, 2 * j - 2], neighbours[:, 2 * j - 1] = first, np.where(order >= j, after, before)
+    adjacency = neighbours.tolist()
+    draw, choose = rng.random, rng.choice
+    for j in range(1, k // 2 + 1):
+        for u in nodes:
+            if draw() < p:
+                ties = adjacency[u]
+                w = choose(nodes)
+                while w == u or w in ties:
+                    w = choose(nodes)
+                    if len(ties) >= n - 1:
+                        break
+                else:
+                    v = (u + j) % n
+                    ties.remove(v)
+                    adjacency[v].remove(u)
+                    ties.append(w)
+                    adjacency[w].append(u)
+    return adjacency
 
 
 class SocialGraph:
@@ -21,20 +62,38 @@ class SocialGraph:
         self.rng = rng
         self.kind = kind
         k = min(degree, max(count - 1, 0))
+        self._graph: nx.Graph | None = None
+        self._arrivals: list[tuple[int, list[int]]] = []      # each arrival's new ties, in order
         if kind == "scale_free" and count > max(degree // 2, 1):
-            self.graph = nx.barabasi_albert_graph(count, max(degree // 2, 1), seed=int(rng.integers(2**32)))
+            self._graph = nx.barabasi_albert_graph(count, max(degree // 2, 1), seed=int(rng.integers(2**32)))
+            adjacency = [list(friends) for _, friends in self._graph.adjacency()]
+            self._recipe = None
         elif kind == "small_world" and k >= 2:
-            self.graph = nx.watts_strogatz_graph(count, k, rewire, seed=int(rng.integers(2**32)))
+            seed = int(rng.integers(2**32))
+            adjacency = small_world(count, k, rewire, seed)
+            self._recipe = (count, k, rewire, seed)
         else:
-            self.graph = nx.empty_graph(count)
-        width = max((d for _, d in self.graph.degree()), default=0)
-        self._table = np.full((count, max(width, 1)), -1, dtype=np.int64)
-        self._width = np.zeros(count, dtype=np.int64)
+            adjacency = [[] for _ in range(count)]
+            self._recipe = (count, 0, 0.0, 0)
+        self._width = np.array([len(friends) for friends in adjacency], dtype=np.int64)
+        self._table = np.full((count, max(int(self._width.max(initial=0)), 1)), -1, dtype=np.int64)
+        rows = np.repeat(np.arange(count), self._width)
+        columns = np.arange(len(rows)) - np.repeat(np.cumsum(self._width) - self._width, self._width)
+        self._table[rows, columns] = [friend for friends in adjacency for friend in friends]
         self._n = count
-        for node, friends in self.graph.adjacency():
-            row = list(friends)
-            self._table[node, : len(row)] = row
-            self._width[node] = len(row)
+
+    @property
+    def graph(self) -> nx.Graph:
+        """The graph as networkx holds it (built on first use for a small world or no ties: networkx's
+        own generator on the same seed, then the arrivals' ties in the order they were made)."""
+        if self._graph is None:
+            count, k, rewire, seed = self._recipe
+            graph = nx.watts_strogatz_graph(count, k, rewire, seed=seed) if k else nx.empty_graph(count)
+            for node, links in self._arrivals:
+                graph.add_node(node)
+                graph.add_edges_from((node, other) for other in links)
+            self._graph = graph
+        return self._graph
 
     def __len__(self) -> int:
         return self._n
@@ -66,18 +125,20 @@ class SocialGraph:
         self._reserve(start + count, self._table.shape[1])
         self._n += count
         for node in nodes.tolist():
-            self.graph.add_node(node)
-            if node == 0:
-                continue
-            size = min(max(self.degree // 2, 1), node)
-            if self.kind == "scale_free":
-                weights = self._width[:node] + 1.0
-                links = self.rng.choice(node, size=size, replace=False, p=weights / weights.sum())
-            else:
-                links = self.rng.choice(node, size=size, replace=False)
-            for other in links.tolist():
-                self.graph.add_edge(node, other)
+            links = []
+            if node > 0:
+                size = min(max(self.degree // 2, 1), node)
+                if self.kind == "scale_free":
+                    weights = self._width[:node] + 1.0
+                    links = self.rng.choice(node, size=size, replace=False, p=weights / weights.sum()).tolist()
+                else:
+                    links = self.rng.choice(node, size=size, replace=False).tolist()
+            for other in links:
                 self._link(node, other)
+            self._arrivals.append((node, links))
+            if self._graph is not None:
+                self._graph.add_node(node)
+                self._graph.add_edges_from((node, other) for other in links)
         return nodes
 
     def neighbours(self, node: int) -> np.ndarray:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import mesa
 import numpy as np
 import pandas as pd
 
@@ -27,6 +28,35 @@ class RunTables:
     tiers: pd.DataFrame
 
 
+class SortedLots:
+    """The open positions (lots, signed) in ascending order, kept from one step to the next: the
+    accounts whose lots changed since are taken out at their old lots and put back at their new ones,
+    rather than every open position sorted again (a step changes a few per cent of them)."""
+
+    def __init__(self) -> None:
+        self._seen = np.zeros(0, dtype=np.int64)       # each account's lots when last updated
+        self.ordered = np.zeros(0, dtype=np.int64)
+
+    def update(self, lots: np.ndarray) -> np.ndarray:
+        """The nonzero values of ``lots`` (every account's, in account order) sorted ascending."""
+        if len(lots) > len(self._seen):                         # grown by doubling as accounts open
+            self._seen = np.concatenate([self._seen, np.zeros(max(len(lots), 2 * len(self._seen)) - len(self._seen),
+                                                              dtype=np.int64)])
+        seen = self._seen[: len(lots)]
+        changed = np.flatnonzero(lots != seen)
+        if changed.size:
+            old, new = seen[changed], lots[changed]
+            old, new = np.sort(old[old != 0]), np.sort(new[new != 0])
+            # each old value's place: its first place in the order, plus how many equal ones came before it
+            places = np.searchsorted(self.ordered, old) + np.arange(old.size) - np.searchsorted(old, old)
+            kept = np.ones(len(self.ordered), dtype=bool)
+            kept[places] = False
+            # two sorted runs, merged by the stable sort (timsort finds the runs: linear time)
+            self.ordered = np.sort(np.concatenate([self.ordered[kept], new]), kind="stable")
+            seen[changed] = lots[changed]
+        return self.ordered
+
+
 class MarketRecord:
     """The measures of the latest step (``measures``, which the model's DataCollector reads) and
     open interest by tier over the run."""
@@ -35,16 +65,21 @@ class MarketRecord:
         self.model = model
         self.tier_rows: list[np.ndarray] = []
         self.measures: dict[str, float] = {}
+        self._arbitrage_accounts = np.array([arb.account for arb in model.arbitrageurs], dtype=np.int64)
+        self._sorted = SortedLots()
 
     def measure(self) -> None:
         """This step's row of measures, computed over the accounts holding a position (the flat ones
         add nothing to any share, count or tier)."""
         model = self.model
         ex = model.exchange
-        holders = np.flatnonzero(ex.lots[: ex.n_accounts])
-        position = ex.lots[holders] * ex.rules.lot_size
-        concentration = measures.concentration(position, ex.mark, ex.entity[holders],
-                                               ex.kind[holders] == KIND_CODE["whale"], model.config.metrics.top_k)
+        every = ex.lots[: ex.n_accounts]
+        holders = np.flatnonzero(every != 0)
+        lots = ex.lots[holders]
+        concentration = measures.concentration(lots, ex.rules.lot_size * ex.mark, ex.entity[holders],
+                                               ex.kind[holders] == KIND_CODE["whale"], model.config.metrics.top_k,
+                                               ordered=self._sorted.update(every))
+        position = lots * ex.rules.lot_size
         tiers = ex.schedule.tier(np.abs(position) * ex.mark, ex.open_interest_notional())
         tier_notional, tier_accounts = measures.tier_open_interest(position, ex.mark, tiers, ex.schedule.n_tiers)
         self.tier_rows.append(np.concatenate([[model.steps], tier_notional, tier_accounts]))
@@ -63,19 +98,18 @@ class MarketRecord:
             "depth_bid": bid_depth * ex.rules.lot_size,
             "depth_ask": ask_depth * ex.rules.lot_size,
             "retail_traders": len(model.retail),
-            "retail_leverage": self.retail_leverage(),
+            "retail_leverage": self.retail_leverage(holders, lots),
             **concentration,
             **self.price_formation(),
         }
 
-    def retail_leverage(self) -> float:
+    def retail_leverage(self, holders: np.ndarray, lots: np.ndarray) -> float:
         """The contract-weighted leverage of open retail positions: each position's entry leverage
-        weighted by its notional now (0 with none open)."""
+        weighted by its notional now (0 with none open); ``holders`` are the accounts holding ``lots``."""
         pop = self.model.retail
-        lots = self.model.exchange.lots[pop.account]
-        weight = np.abs(lots).astype(float)
-        total = weight.sum()
-        return float(weight @ pop.entry_leverage / total) if total > 0 else 0.0
+        slots = pop.slots_of(holders)
+        retail = slots >= 0
+        return measures.contract_weighted(pop.entry_leverage[slots[retail]], lots[retail])
 
     def price_formation(self) -> dict[str, float]:
         """The fundamental beside the index (spot) and the perpetual's book, and how much of the
@@ -83,7 +117,7 @@ class MarketRecord:
         model = self.model
         ex = model.exchange
         mid = model.book.mid()
-        accounts = np.array([arb.account for arb in model.arbitrageurs], dtype=np.int64)
+        accounts = self._arbitrage_accounts
         equity = float(np.maximum(ex.equity(accounts), 0.0).sum()) if accounts.size else 0.0
         used = float(np.sum(ex.initial_margin(accounts))) if accounts.size else 0.0
         return {
@@ -91,7 +125,7 @@ class MarketRecord:
             "perp_mid": mid,
             "basis": mid / ex.index - 1.0,
             "spot_impact": model.spot.impact(),
-            "arbitrage_position": float(ex.position(None)[accounts].sum() * ex.mark) if accounts.size else 0.0,
+            "arbitrage_position": float((ex.lots[accounts] * ex.lot_size).sum() * ex.mark) if accounts.size else 0.0,
             "arbitrage_margin_use": used / equity if equity > 0 else (1.0 if used > 0 else 0.0),
         }
 
@@ -107,3 +141,17 @@ class MarketRecord:
             "accounts": data[:, 1 + k:].ravel().astype(np.int64),
         })
         return frame[frame["accounts"] > 0].reset_index(drop=True)
+
+
+class MeasureCollector(mesa.DataCollector):
+    """Mesa's DataCollector with a model reporter per measure of the record. Collecting appends the
+    record's latest values as they are: plain numbers, which need neither a reporter call nor the copy
+    Mesa makes of each reported value."""
+
+    def __init__(self, record: MarketRecord):
+        super().__init__(model_reporters={name: (lambda model, key=name: model.record.measures[key])
+                                          for name in record.measures})
+
+    def collect(self, model: mesa.Model) -> None:
+        for name, value in model.record.measures.items():
+            self.model_vars[name].append(value)

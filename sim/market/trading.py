@@ -25,7 +25,8 @@ def acting_retail(model: MarketModel) -> np.ndarray:
     n = len(pop)
     active = model.rng.integers(0, n, model.rng.binomial(n, model.config.retail.activity)) if n else []
     acting = pop.exit_flag == DERISK
-    acting[pop.flag_exits(ex.equity(pop.account), ex.lots[pop.account] != 0, model.config.retail)] = True
+    holding = np.flatnonzero(ex.lots[pop.rows] != 0)
+    acting[pop.flag_exits(holding, ex.equity(pop.account[holding]), model.config.retail)] = True
     acting[active] = True
     return np.flatnonzero(acting)
 
@@ -41,8 +42,8 @@ def trade(model: MarketModel) -> None:
     sequence = model.rng.permutation(len(actors) + len(batch))
     turns = np.flatnonzero(sequence < len(actors)).tolist()
     for start, end in zip([-1, *turns], [*turns, len(sequence)]):
-        run = (sequence[start + 1: end] - len(actors)).tolist()
-        if run:
+        run = sequence[start + 1: end] - len(actors)
+        if len(run):
             lots, value, _ = batch.execute_many(run)
             filled[run] = lots
             cost[run] = value

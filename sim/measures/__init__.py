@@ -15,6 +15,7 @@ from sim.measures.concentration import (
     tier_open_interest,
     top_share,
 )
+from sim.measures.leverage import contract_weighted
 from sim.measures.returns import (
     absolute_autocorrelation,
     aggregate_returns,
@@ -32,7 +33,7 @@ from sim.measures.tails import tail_exponent
 
 __all__ = [
     "CASCADE_COLUMNS", "SIDES", "SUMMARY_TIMESERIES_COLUMNS", "absolute_autocorrelation", "aggregate_returns",
-    "annualised_volatility", "autocorrelation", "by_entity", "concentration", "detect_cascades",
+    "annualised_volatility", "autocorrelation", "by_entity", "concentration", "contract_weighted", "detect_cascades",
     "excess_kurtosis", "gini", "hhi", "hill_exponent", "hill_profile", "kurtosis_by_horizon", "largest_move",
     "log_returns", "loglog_slope", "lorenz_curve", "summarize", "tail_exponent", "tier_open_interest",
     "top_share",

@@ -1,7 +1,7 @@
 """Concentration of open interest: HHI, top-k share, Gini and Lorenz curve, per side and per tier.
 
-The per-step measures run over up to 100,000 accounts, so they are vectorised and group accounts by
-integer entity code with ``np.bincount``.
+The per-step measures run over up to a million accounts: vectorised, on positions in whole lots, so
+that their sums are exact and do not depend on the order of the accounts.
 """
 
 from __future__ import annotations
@@ -21,39 +21,33 @@ def _amounts(amounts: np.ndarray) -> np.ndarray:
     return values
 
 
+def _ratio(part: float, total: float) -> float:
+    """part / total, 0.0 when there is nothing to share."""
+    return float(part) / float(total) if total > 0 else 0.0
+
+
 def _hhi(values: np.ndarray, total: float) -> float:
-    """HHI of validated amounts whose sum is already known (einsum, not BLAS dot: faster here)."""
-    if total <= 0:
-        return 0.0
-    shares = values / total
-    return float(np.einsum("i,i->", shares, shares))
+    """Sum of squared shares of amounts whose sum is ``total`` (exact for whole numbers)."""
+    return _ratio((values * values).sum(), float(total) * float(total))
 
 
-def _top_share_sorted(parts: tuple[np.ndarray, ...], total: float, k: int) -> float:
-    """Top-k share of amounts given as parts each sorted ascending, without sorting them again."""
-    if k < 0:
-        raise ValueError(f"k must be >= 0, got {k}")
+def _top_share(ascending: np.ndarray, total: float, k: int, count: int) -> float:
+    """Share of ``total`` in the k largest of amounts sorted ascending (holding at least those);
+    1.0 when k covers all ``count`` positive amounts, 0.0 when the total is 0 or k is 0."""
     if total <= 0 or k == 0:
         return 0.0
-    positive = sum(part.size - int(np.searchsorted(part, 0.0, side="right")) for part in parts)
-    if k >= positive:
+    if k >= count:
         return 1.0
-    largest = parts[0][-k:] if len(parts) == 1 else np.sort(np.concatenate([part[-k:] for part in parts]))[-k:]
-    return float(largest.sum() / total)
+    return _ratio(ascending[-k:].sum(), total)
 
 
-def _gini_sorted(ascending: np.ndarray, total: float) -> float:
-    """Gini of amounts already sorted ascending: sum_i (2i - n - 1) x_i / (n sum x), i from 1."""
+def _gini(ascending: np.ndarray, total: float) -> float:
+    """sum_i (2i - n - 1) x_i / (n sum x) over amounts sorted ascending, i from 1; 0 when all equal."""
     n = ascending.size
-    if total <= 0 or ascending[0] == ascending[-1]:
+    if n == 0 or total <= 0 or ascending[0] == ascending[-1]:
         return 0.0
-    weights = np.arange(1 - n, n, 2, dtype=float)
-    return float(max(0.0, np.einsum("i,i->", weights, ascending) / (n * total)))
-
-
-def _share(part: float, total: float) -> float:
-    """part / total, 0.0 when there is nothing to share."""
-    return float(part / total) if total > 0 else 0.0
+    weighted = np.dot(np.arange(1 - n, n, 2, dtype=ascending.dtype), ascending)
+    return max(0.0, _ratio(weighted, float(n * total)))
 
 
 def hhi(amounts: np.ndarray) -> float:
@@ -62,7 +56,7 @@ def hhi(amounts: np.ndarray) -> float:
     0.0 when the total is 0 (nothing is concentrated when nothing is held).
     """
     values = _amounts(amounts)
-    return _hhi(values, float(values.sum()))
+    return _hhi(values, values.sum())
 
 
 def top_share(amounts: np.ndarray, k: int) -> float:
@@ -71,15 +65,9 @@ def top_share(amounts: np.ndarray, k: int) -> float:
     1.0 when k covers every positive amount, 0.0 when the total is 0 or k is 0.
     """
     values = _amounts(amounts)
-    total = float(values.sum())
     if k < 0:
         raise ValueError(f"k must be >= 0, got {k}")
-    if total <= 0 or k == 0:
-        return 0.0
-    if k >= np.count_nonzero(values):
-        return 1.0
-    largest = np.partition(values, values.size - k)[values.size - k :]
-    return float(largest.sum() / total)
+    return _top_share(np.sort(values), values.sum(), k, np.count_nonzero(values))
 
 
 def gini(amounts: np.ndarray) -> float:
@@ -88,7 +76,7 @@ def gini(amounts: np.ndarray) -> float:
     Population form (mean absolute difference / twice the mean); 0.0 when the total is 0.
     """
     values = np.sort(_amounts(amounts))
-    return _gini_sorted(values, float(values.sum()))
+    return _gini(values, values.sum())
 
 
 def lorenz_curve(amounts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -124,60 +112,77 @@ def by_entity(amounts: np.ndarray, entity: np.ndarray) -> np.ndarray:
 
 
 def concentration(
-    position: np.ndarray,
-    mark: float,
+    lots: np.ndarray,
+    lot_value: float,
     entity: np.ndarray,
     is_whale: np.ndarray,
     top_k: int = 10,
+    ordered: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """Concentration of open interest per side and over both sides, on notional |position| x mark.
+    """Concentration of open interest per side and over both sides, from positions in whole lots.
 
     Per side (suffix _long/_short): HHI over accounts and entities, top-1 and top-k share (key
     ``top10_share`` whatever top_k is), Gini over the side's open accounts, whale share. Without
-    suffix, both sides pooled: each entity counts its gross notional (long plus short accounts).
-    ``open_interest_notional`` is the long side's notional; ``accounts_open`` counts position != 0.
-    """
-    position = np.asarray(position, dtype=float)
-    entity = np.asarray(entity)
-    whale = np.asarray(is_whale, dtype=bool)
-    if not position.shape == entity.shape == whale.shape:
-        raise ValueError(
-            f"position {position.shape}, entity {entity.shape} and is_whale {whale.shape} "
-            "must have the same shape"
-        )
-    notional = np.abs(position) * float(mark)
-    side = np.sign(position).astype(np.int64) + 1
-    side_total = np.bincount(side, weights=notional, minlength=3)
-    side_whale = np.bincount(side, weights=np.where(whale, notional, 0.0), minlength=3)
-    if entity.size:
-        slots = 3 * (int(entity.max()) + 1)
-        entity_side = np.bincount(3 * entity + side, weights=notional, minlength=slots)
-        entity_side = entity_side.reshape(-1, 3)
-    else:
-        entity_side = np.zeros((0, 3))
-    out: dict[str, float] = {}
-    ascending: dict[str, np.ndarray] = {}
-    for name, code in (("long", 2), ("short", 0)):
-        held = np.sort(notional[side == code])
-        total = float(side_total[code])
-        ascending[name] = held
-        out[f"hhi_accounts_{name}"] = _hhi(held, total)
-        by_entity_side = entity_side[:, code]
-        out[f"hhi_entities_{name}"] = _hhi(by_entity_side, float(by_entity_side.sum()))
-        out[f"top1_share_{name}"] = _top_share_sorted((held,), total, 1)
-        out[f"top10_share_{name}"] = _top_share_sorted((held,), total, top_k)
-        out[f"gini_{name}"] = _gini_sorted(held, total)
-        out[f"whale_share_{name}"] = _share(float(side_whale[code]), total)
+    suffix, both sides pooled: each entity counts its gross position (long plus short accounts).
+    ``open_interest_notional`` is the long side's lots times ``lot_value`` (a lot's notional);
+    ``accounts_open`` counts lots != 0.
 
-    total = float(side_total[0] + side_total[2])
-    out["hhi_accounts"] = _hhi(notional, total)
-    gross = entity_side[:, 0] + entity_side[:, 2]
-    out["hhi_entities"] = _hhi(gross, float(gross.sum()))
-    out["top10_share"] = _top_share_sorted((ascending["long"], ascending["short"]), total, top_k)
-    out["whale_share"] = _share(float(side_whale[0] + side_whale[2]), total)
-    out["open_interest_notional"] = float(side_total[2])
-    out["accounts_open"] = int(np.count_nonzero(position))
+    Shares do not depend on the price, so they are computed on the lots themselves: every sum is of
+    whole numbers, exact and the same in any order (while sums of squares stay below 2^63, i.e.
+    positions below about 3e9 lots), then divided once. ``ordered``, the nonzero lots sorted, may be
+    given when the caller keeps them so (the model does, from step to step).
+    """
+    lots = np.asarray(lots)
+    if lots.dtype.kind not in "iu":
+        raise ValueError(f"lots must be whole numbers (an integer array), got {lots.dtype}")
+    lots = lots.astype(np.int64, copy=False)
+    entity = np.asarray(entity, dtype=np.int64)
+    whale = np.asarray(is_whale, dtype=bool)
+    if not lots.shape == entity.shape == whale.shape:
+        raise ValueError(
+            f"lots {lots.shape}, entity {entity.shape} and is_whale {whale.shape} must have the same shape"
+        )
+    if top_k < 0:
+        raise ValueError(f"k must be >= 0, got {top_k}")
+    ordered = np.sort(lots) if ordered is None else ordered   # shorts (most short first), flat, longs
+    shorts, longs = ordered[: np.searchsorted(ordered, 0)], ordered[np.searchsorted(ordered, 0, "right"):]
+    sides = {"long": longs, "short": -shorts[::-1]}           # each side's |lots|, ascending
+    whales = lots[whale]
+    whale_lots = {"long": int(whales[whales > 0].sum()), "short": -int(whales[whales < 0].sum())}
+    per_entity = _per_entity(entity, lots)
+    out: dict[str, float] = {}
+    totals = {name: int(ascending.sum()) for name, ascending in sides.items()}
+    for column, (name, ascending) in enumerate(sides.items()):
+        total = totals[name]
+        out[f"hhi_accounts_{name}"] = _hhi(ascending, total)
+        out[f"hhi_entities_{name}"] = out[f"hhi_accounts_{name}"] if per_entity is None else _hhi(
+            per_entity[:, column], total)
+        out[f"top1_share_{name}"] = _top_share(ascending, total, 1, ascending.size)
+        out[f"top10_share_{name}"] = _top_share(ascending, total, top_k, ascending.size)
+        out[f"gini_{name}"] = _gini(ascending, total)
+        out[f"whale_share_{name}"] = _ratio(whale_lots[name], total)
+    both = totals["long"] + totals["short"]
+    count = len(longs) + len(shorts)
+    tops = np.sort(np.concatenate([ascending[max(ascending.size - top_k, 0):] for ascending in sides.values()]))
+    out["hhi_accounts"] = _ratio((longs * longs).sum() + (shorts * shorts).sum(), float(both) * float(both))
+    out["hhi_entities"] = out["hhi_accounts"] if per_entity is None else _hhi(per_entity.sum(axis=1), both)
+    out["top10_share"] = _top_share(tops, both, top_k, count)
+    out["whale_share"] = _ratio(whale_lots["long"] + whale_lots["short"], both)
+    out["open_interest_notional"] = float(totals["long"]) * float(lot_value)
+    out["accounts_open"] = count
     return out
+
+
+def _per_entity(entity: np.ndarray, lots: np.ndarray) -> np.ndarray | None:
+    """Each entity's long and short lots (columns), entities in code order; None when every account
+    is an entity of its own (then an entity's shares are its account's)."""
+    if (entity[1:] < entity[:-1]).any():
+        order = np.argsort(entity, kind="stable")
+        entity, lots = entity[order], lots[order]
+    starts = np.flatnonzero(np.concatenate(([True], entity[1:] != entity[:-1])))
+    if len(starts) >= len(entity):
+        return None
+    return np.add.reduceat(np.column_stack([np.maximum(lots, 0), np.maximum(-lots, 0)]), starts, axis=0)
 
 
 def tier_open_interest(

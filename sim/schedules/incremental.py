@@ -60,6 +60,9 @@ class Incremental(Schedule):
         s = self.spec
         return np.minimum(s.base_initial_rate + s.increment_rate * self._steps(n), 1.0)
 
+    def maintenance_rate_bound(self, open_interest: float = 0.0) -> float:
+        return self.spec.maintenance_rate
+
     def _maintenance(self, n: np.ndarray, open_interest: float) -> np.ndarray:
         return n * self.spec.maintenance_rate
 

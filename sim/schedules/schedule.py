@@ -34,7 +34,14 @@ def as_array(x: ArrayLike) -> np.ndarray:
 
 def like(result: np.ndarray, template: ArrayLike) -> ArrayLike:
     """``result`` as a float when ``template`` is a scalar, else as the array it is."""
-    return float(result) if np.ndim(template) == 0 else result
+    return float(result) if is_scalar(template) else result
+
+
+def is_scalar(x: ArrayLike) -> bool:
+    """Whether ``x`` has no dimensions (a number or a 0-d array); cheaper than ``np.ndim(x) == 0``."""
+    if isinstance(x, np.ndarray):
+        return x.ndim == 0
+    return isinstance(x, float | int | np.generic) or np.ndim(x) == 0
 
 
 class Schedule(ABC):
@@ -89,6 +96,12 @@ class Schedule(ABC):
         n = as_array(notional)
         return like(np.maximum(self._maintenance(n, open_interest), 0.0), notional)
 
+    def maintenance_rate_bound(self, open_interest: float = 0.0) -> float | None:
+        """A rate r with maintenance_margin(N) <= N x r (as computed in floating point) for every
+        notional N: equity of at least N x r is safe, which lets a scan of many accounts skip the
+        margin computation for most. None where the family gives none."""
+        return None
+
     def maintenance_rate(self, notional: ArrayLike, open_interest: float = 0.0) -> ArrayLike:
         """Maintenance margin per unit of notional (the limit as notional goes to zero at zero)."""
         n = as_array(notional)
@@ -104,7 +117,7 @@ class Schedule(ABC):
         """Tier number, from 1 for the smallest positions."""
         n = as_array(notional)
         t = self._tier(n, open_interest).astype(np.int64)
-        return int(t) if np.ndim(notional) == 0 else t
+        return int(t) if is_scalar(notional) else t
 
     def max_notional(self, equity: ArrayLike, open_interest: float = 0.0) -> ArrayLike:
         """Largest notional whose initial margin the equity covers (0 for equity <= 0).
@@ -115,7 +128,8 @@ class Schedule(ABC):
         """
         pieces = self._initial_pieces(open_interest)
         if pieces is None:
-            return self._largest_notional(self.initial_margin, equity, open_interest)
+            return self._largest_notional(self.initial_margin, equity, open_interest,
+                                          self._initial_guess(np.maximum(as_array(equity), 0.0), open_interest))
         floors, caps, rates = pieces
         e = np.maximum(as_array(equity), 0.0)[..., None]
         reach = e / rates
@@ -128,16 +142,25 @@ class Schedule(ABC):
         """(floors, caps, initial rates) where the initial rate is constant on each piece, else None."""
         return None
 
+    def _initial_guess(self, equity: np.ndarray, open_interest: float) -> np.ndarray | None:
+        """A close estimate of ``max_notional`` where there are no pieces, for a family whose initial
+        margin rises with notional in floating point too (None: no estimate)."""
+        return None
+
     def maintenance_capacity(self, equity: ArrayLike, open_interest: float = 0.0) -> ArrayLike:
         """Largest notional whose maintenance margin the equity covers: where a partial
         liquidation can stop."""
         return self._largest_notional(self.maintenance_margin, equity, open_interest)
 
-    def _largest_notional(self, requirement, equity: ArrayLike, open_interest: float) -> ArrayLike:
+    def _largest_notional(self, requirement, equity: ArrayLike, open_interest: float,
+                          guess: np.ndarray | None = None) -> ArrayLike:
         """Largest N with requirement(N) <= equity, by vectorised bisection.
 
         Requirements rise with notional in every kind, so bisection finds the boundary to float
-        precision, even where the requirement jumps between brackets.
+        precision, even where the requirement jumps between brackets. Where the requirement rises
+        monotonically in floating point as well, that boundary is the one float where it is met and
+        the next float exceeds the equity, whatever the search: given a close ``guess``, a few steps
+        float by float from it find the same float (bisection takes some sixty evaluations).
         """
         e = np.maximum(as_array(equity), 0.0)
         floor_rate = float(self.maintenance_rate(np.zeros(1) + 1e-9, open_interest)[0])
@@ -145,6 +168,10 @@ class Schedule(ABC):
         lo = np.zeros_like(hi)
         fits = as_array(requirement(hi, open_interest)) <= e
         lo = np.where(fits, hi, lo)
+        if guess is not None:
+            found, at = _step_to_boundary(lambda n: as_array(requirement(n, open_interest)) <= e,
+                                          np.clip(guess, lo, hi), hi)
+            lo, hi = np.where(found, at, lo), np.where(found, at, hi)
         for _ in range(200):
             mid = 0.5 * (lo + hi)
             if np.all((mid <= lo) | (mid >= hi)):
@@ -225,3 +252,22 @@ class Schedule(ABC):
 
     @abstractmethod
     def _table(self, open_interest: float) -> pd.DataFrame: ...
+
+
+def _step_to_boundary(fits, start: np.ndarray, top: np.ndarray, steps: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """From ``start`` (inside [0, top]), float by float towards the largest x <= top with ``fits(x)``,
+    for a predicate true below a boundary and false above it. Returns where the boundary was found
+    within ``steps`` steps, and that float."""
+    x = np.asarray(start, dtype=float)
+    ok = fits(x)
+    found = np.zeros(x.shape, dtype=bool)
+    for _ in range(steps):
+        up = np.minimum(np.nextafter(x, np.inf), top)
+        up_ok = fits(up)
+        found |= ok & ((up == x) | ~up_ok)                 # fits here, not one float above (or at the top)
+        if found.all():
+            break
+        down = np.nextafter(x, 0.0)
+        x = np.where(found, x, np.where(ok, up, down))
+        ok = np.where(found, ok, np.where(ok, up_ok, fits(down)))
+    return found, x

@@ -57,6 +57,20 @@ class SizePremium(Schedule):
     def _initial_rate(self, n: np.ndarray, open_interest: float) -> np.ndarray:
         return self._rate(n, self.spec.base_initial_rate)
 
+    def _initial_guess(self, equity: np.ndarray, open_interest: float) -> np.ndarray:
+        """Where equity covers N x rate(N): E / base below the threshold; past it, with r = sqrt(N / unit),
+        the root of r^3 + (c / f) r^2 = E / (f unit) (c the discounted base, f the factor), by Newton's
+        method from above (from the smaller of two upper bounds, it converges in a few steps)."""
+        s = self.spec
+        flat = equity / s.base_initial_rate
+        a = (1.0 - s.discount) * s.base_initial_rate / s.imf_factor
+        q = equity / (s.imf_factor * s.unit_notional)
+        r = np.minimum(np.cbrt(q), np.sqrt(q / a))
+        for _ in range(5):
+            slope = 3.0 * r * r + 2.0 * a * r
+            r = r - (r * r * r + a * r * r - q) / np.where(slope > 0, slope, 1.0)
+        return np.where(flat <= self.threshold(), flat, s.unit_notional * r * r)
+
     def _maintenance(self, n: np.ndarray, open_interest: float) -> np.ndarray:
         return n * self._rate(n, self.spec.base_maintenance_rate)
 

@@ -93,6 +93,7 @@ class Tiered(Schedule):
         self.caps = np.array([b.cap for b in brackets])
         self.floors = np.concatenate([[0.0], self.caps[:-1]])
         self.leverages = np.array([b.max_leverage for b in brackets])
+        self.initial_rates = 1.0 / self.leverages
         self.rates = np.array([b.maintenance_rate for b in brackets])
         if self.mode == "whole":
             self.amounts = np.zeros_like(self.rates)
@@ -109,13 +110,19 @@ class Tiered(Schedule):
         return len(self.caps)
 
     def _initial_pieces(self, open_interest: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return self.floors, self.caps, 1.0 / self.leverages
+        return self.floors, self.caps, self.initial_rates
 
     def _bracket(self, n: np.ndarray) -> np.ndarray:
-        return np.minimum(np.searchsorted(self.caps, n, side="left"), len(self.caps) - 1)
+        # searching the caps below the last gives min(bracket, last) without a second call
+        return self.caps[:-1].searchsorted(n, side="left")
 
     def _initial_rate(self, n: np.ndarray, open_interest: float) -> np.ndarray:
-        return 1.0 / self.leverages[self._bracket(n)]
+        return self.initial_rates[self._bracket(n)]
+
+    def maintenance_rate_bound(self, open_interest: float = 0.0) -> float:
+        """The top bracket's rate: N x rate_k - amount_k never exceeds N x the highest rate (the
+        amounts are not negative, and rounding keeps the order of products)."""
+        return float(self.rates.max())
 
     def _maintenance(self, n: np.ndarray, open_interest: float) -> np.ndarray:
         k = self._bracket(n)
