@@ -3,7 +3,8 @@ population grows, and Mesa's own loop.
 
 Each measurement runs in a fresh process (so its peak memory is its own) and is repeated; the
 median is reported. Times count building the model (setup) and stepping it, not Python's imports
-(numba loads the compiled functions when the package is imported). The 100,000-trader day and
+(numba loads the compiled functions when the package is imported; the cost of compiling them, once
+per machine, is measured apart: an import with an empty cache against one with it). The 100,000-trader day and
 Mesa's empty ``shuffle_do("step")`` loop over 100,000 agents for as many steps run in the same
 process, and their ratio is reported. Results are printed and appended to benchmarks/results.md,
 with the load average, since other work on the machine slows every figure.
@@ -21,6 +22,8 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 RESULTS = Path(__file__).with_name("results.md")
@@ -66,6 +69,21 @@ def measure(retail: int, steps: int, mesa_loop: bool = False) -> dict[str, float
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def import_seconds(cache: str) -> float:
+    """Wall seconds to import the exchange in a fresh interpreter whose numba cache is ``cache``."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import sim.exchange"], check=True,
+                   env={**os.environ, "NUMBA_CACHE_DIR": cache})
+    return time.perf_counter() - started
+
+
+def compile_seconds() -> tuple[float, float]:
+    """The import of the exchange with an empty numba cache (compiling its loops) and then with the
+    cache it left (loading them): what numba costs a fresh machine once, and every process after."""
+    with tempfile.TemporaryDirectory() as cache:
+        return import_seconds(cache), import_seconds(cache)
+
+
 def median_of(runs: list[dict[str, float]], key: str) -> float:
     return statistics.median(run[key] for run in runs)
 
@@ -103,6 +121,11 @@ def main() -> None:
     rows.append((f"Mesa empty shuffle_do over 100,000 agents, {big_steps} steps", f"{mesa_loop:.1f} s", ""))
     rows.append(("ratio: 100,000-trader run / Mesa empty loop", f"{median_of(big, 'run') / mesa_loop:.3f}",
                  "target <= 0.08"))
+
+    cold, warm = zip(*(compile_seconds() for _ in range(args.repeat)))
+    rows.append(("import of the exchange, empty numba cache (compiles)", f"{statistics.median(cold):.2f} s",
+                 f"then {statistics.median(warm):.2f} s from the cache: compiling costs "
+                 f"{statistics.median(cold) - statistics.median(warm):.2f} s once"))
 
     width = max(len(r[0]) for r in rows)
     stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
