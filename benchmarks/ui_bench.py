@@ -5,6 +5,8 @@ costs what it costs the server (the model's step, every view's data, reacton's u
 widgets). Measured at the start of a run and again after a day of history, to show that the views
 draw from bounded windows and do not slow down as the run grows. The model alone is timed too.
 
+Results are printed and a dated line is appended to benchmarks/results.md.
+
     python benchmarks/ui_bench.py [--steps 300] [--history 1440]
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import io
 import os
 import time
@@ -24,6 +27,8 @@ import solara
 
 from sim.ui import app as ui
 from sim.ui.controls import config_path
+
+RESULTS = Path(__file__).with_name("results.md")
 
 
 def rates(action, count: int) -> tuple[float, float]:
@@ -54,6 +59,12 @@ def main() -> None:
     print(f"  UI, every view rendered each step, steps 1-{args.steps}: {start[0]:6.1f} | {start[1]:6.1f}")
     print(f"  UI, the same after {ui.model.steps - args.steps:,} steps of history:   {later[0]:6.1f} | {later[1]:6.1f}")
     print(f"  model alone, no view:                        {alone[0]:6.1f} | {alone[1]:6.1f}")
+    stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    with RESULTS.open("a") as results:
+        results.write(f"- {stamp} UI benchmark: baseline, every view rendered each step: {start[0]:.1f} steps/s "
+                      f"(steps 1-{args.steps}), {later[0]:.1f} after {ui.model.steps - args.steps:,} steps of "
+                      f"history; model alone {alone[0]:.1f} steps/s; load average {os.getloadavg()[0]:.2f}\n")
+    print(f"appended to {RESULTS}")
 
 
 if __name__ == "__main__":

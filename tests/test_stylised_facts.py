@@ -1,9 +1,9 @@
 """Qualitative facts of real leveraged markets that the calibrated model reproduces, pinned over enough
-seeds not to be flaky (the figures themselves are in docs/validation.md).
+seeds not to be flaky (the figures themselves are in docs/validation/validation.md).
 
 One fact the issue asked for is not here: fatter tails with leverage than without (Thurner, Farmer &
 Geanakoplos 2012). At the calibrated depth the model does not show it on a calm day (the paired
-difference is within noise); docs/validation.md reports it and the README says why.
+difference is within noise); docs/validation/validation.md reports it and the README says why.
 """
 
 from __future__ import annotations
