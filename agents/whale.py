@@ -106,9 +106,14 @@ class Whale(mesa.Agent):
         else:
             self.unwind()
 
+    @property
+    def speed(self) -> int:
+        """How many times faster than configured a whale builds, unwinds and holds: a hunter moves faster."""
+        return HUNT_SPEED if self.config.hunt else 1
+
     def steps(self) -> int:
-        """Steps to build or unwind: a hunting whale moves faster."""
-        return max(1, self.config.build_steps // (HUNT_SPEED if self.config.hunt else 1))
+        """Steps to build or unwind."""
+        return max(1, self.config.build_steps // self.speed)
 
     def start(self) -> None:
         self.direction = self.choose_direction()
@@ -128,8 +133,7 @@ class Whale(mesa.Agent):
                 exchange.submit_market_order(account, self.direction * size)
         self.countdown -= 1
         if self.countdown <= 0:
-            horizon = self.traits.horizon // (HUNT_SPEED if self.config.hunt else 1)
-            self.phase, self.countdown = HOLD, max(1, horizon)
+            self.phase, self.countdown = HOLD, max(1, self.traits.horizon // self.speed)
 
     def exit_on_profit_or_loss(self) -> bool:
         """Whether the position's profit reached the take-profit, or its loss the whale's conviction,

@@ -30,9 +30,10 @@ from sim.config.spot import SpotConfig
 from sim.config.sweep import SampleConfig, SweepConfig, check_config_key, load_sweep
 
 __all__ = [
-    "ArbitrageurConfig", "ConfigError", "CsvReplayConfig", "FeeConfig", "FundingConfig", "InsuranceConfig", "JumpConfig",
-    "LiquidationConfig", "LiquidatorConfig", "MarketConfig", "MarketMakerConfig", "MetricsConfig",
-    "NetworkConfig", "FundamentalConfig", "RetailConfig", "RunConfig", "SampleConfig", "Section", "ShockConfig", "SpotConfig", "StochasticVolatilityConfig",
-    "SweepConfig", "WhaleConfig", "apply_override", "check_config_key", "config_from_data", "deep_merge",
-    "load_config", "load_sweep", "parse_override", "read_config_data",
+    "ArbitrageurConfig", "ConfigError", "CsvReplayConfig", "FeeConfig", "FundingConfig", "InsuranceConfig",
+    "JumpConfig", "LiquidationConfig", "LiquidatorConfig", "MarketConfig", "MarketMakerConfig", "MetricsConfig",
+    "NetworkConfig", "FundamentalConfig", "RetailConfig", "RunConfig", "SampleConfig", "Section", "ShockConfig",
+    "SpotConfig", "StochasticVolatilityConfig", "SweepConfig", "WhaleConfig", "apply_override",
+    "check_config_key", "config_from_data", "deep_merge", "load_config", "load_sweep", "parse_override",
+    "read_config_data",
 ]

@@ -152,9 +152,10 @@ def concentration(
     per_entity = _per_entity(entity, lots)
     out: dict[str, float] = {}
     totals = {name: int(ascending.sum()) for name, ascending in sides.items()}
+    squares = {name: int((ascending * ascending).sum()) for name, ascending in sides.items()}
     for column, (name, ascending) in enumerate(sides.items()):
         total = totals[name]
-        out[f"hhi_accounts_{name}"] = _hhi(ascending, total)
+        out[f"hhi_accounts_{name}"] = _ratio(squares[name], float(total) * float(total))
         out[f"hhi_entities_{name}"] = out[f"hhi_accounts_{name}"] if per_entity is None else _hhi(
             per_entity[:, column], total)
         out[f"top1_share_{name}"] = _top_share(ascending, total, 1, ascending.size)
@@ -164,7 +165,7 @@ def concentration(
     both = totals["long"] + totals["short"]
     count = len(longs) + len(shorts)
     tops = np.sort(np.concatenate([ascending[max(ascending.size - top_k, 0):] for ascending in sides.values()]))
-    out["hhi_accounts"] = _ratio((longs * longs).sum() + (shorts * shorts).sum(), float(both) * float(both))
+    out["hhi_accounts"] = _ratio(squares["long"] + squares["short"], float(both) * float(both))
     out["hhi_entities"] = out["hhi_accounts"] if per_entity is None else _hhi(per_entity.sum(axis=1), both)
     out["top10_share"] = _top_share(tops, both, top_k, count)
     out["whale_share"] = _ratio(whale_lots["long"] + whale_lots["short"], both)

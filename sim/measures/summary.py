@@ -32,6 +32,11 @@ def _mean(values: np.ndarray) -> float:
     return float(values.mean()) if values.size else float("nan")
 
 
+def _drawdown(prices: np.ndarray) -> float:
+    """The largest fall of a price series, as a positive fraction; 0.0 without prices."""
+    return largest_move(prices, up=False)[0] if prices.size else 0.0
+
+
 def _peak(values: np.ndarray) -> float:
     """Maximum, NaN for no values."""
     return float(values.max()) if values.size else float("nan")
@@ -96,8 +101,7 @@ def summarize(
         finite = cascade_notional = np.zeros(0)
         largest_notional, largest_count, largest_rounds, infinite = 0.0, 0, 0, 0
 
-    mark_drawdown = largest_move(mark, up=False)[0] if mark.size else 0.0
-    fundamental_drawdown = largest_move(fundamental, up=False)[0] if fundamental.size else 0.0
+    mark_drawdown, fundamental_drawdown = _drawdown(mark), _drawdown(fundamental)
     return {
         "peak_hhi_accounts": _peak(hhi_accounts),
         "mean_hhi_accounts": _mean(hhi_accounts),
@@ -119,7 +123,7 @@ def summarize(
         "infinite_amplification_count": infinite,
         "cascade_tail_exponent": tail_exponent(cascade_notional),
         "max_drawdown": mark_drawdown,
-        "index_max_drawdown": largest_move(index, up=False)[0] if index.size else 0.0,
+        "index_max_drawdown": _drawdown(index),
         "fundamental_max_drawdown": fundamental_drawdown,
         "drawdown_amplification": amplification_of(mark_drawdown, fundamental_drawdown),
         "mean_abs_basis": _mean(basis),

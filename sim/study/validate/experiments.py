@@ -70,23 +70,26 @@ def experiment_configs(steps: int | None = None) -> dict[str, RunConfig]:
     return {e.name: load_config(e.config, [*e.overrides, *shorter]) for e in EXPERIMENTS}
 
 
+def experiment_window(config: RunConfig) -> tuple[int, int] | None:
+    """The crash window of a config's day: from its first falling shock (None without one)."""
+    return crash_window([shock.step for shock in config.fundamental.shocks if shock.size < 0], config.dt_minutes)
+
+
 def measure(experiment: str, config: RunConfig, seed: int) -> Measured:
     """Run ``config`` with ``seed`` (as a sweep's worker does) and reduce it to its statistics."""
     done = attempt(f"{experiment}-{seed}", config, seed, KEEP)
     if done.output is None:
         return Measured(experiment, seed, error=done.error)
     tables, summary = done.output.tables, done.output.summary
-    falls = [shock.step for shock in config.fundamental.shocks if shock.size < 0]
-    window = crash_window(falls, config.dt_minutes)
-    statistics = run_statistics(tables["timeseries"], tables["liquidations"], summary, window, config.dt_minutes)
+    statistics = run_statistics(tables["timeseries"], tables["liquidations"], summary, experiment_window(config),
+                                config.dt_minutes)
     return Measured(experiment, seed, statistics, run_series(tables["timeseries"], tables["liquidations"]))
 
 
-def run_experiments(seeds: list[int], workers: int | None = None, steps: int | None = None,
+def run_experiments(configs: dict[str, RunConfig], seeds: list[int], workers: int | None = None,
                     progress: bool = True) -> list[Measured]:
-    """Every experiment on every seed in local worker processes; results in plan order
-    (experiment, then seed), whatever the order they finish in."""
-    configs = experiment_configs(steps)
+    """Every experiment (``experiment_configs``) on every seed in local worker processes; results in
+    plan order (experiment, then seed), whatever the order they finish in."""
     jobs = [(name, seed) for name in configs for seed in seeds]
     workers = min(workers or os.cpu_count() or 1, len(jobs))
     with local_executor(workers) as executor:

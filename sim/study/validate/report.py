@@ -18,12 +18,12 @@ from sim.study.validate.experiments import (
     ROOT_SEED,
     Measured,
     experiment_configs,
+    experiment_window,
     run_experiments,
     validation_seeds,
 )
 from sim.study.validate.figures import acf_figure, crash_figure, leverage_figure, tail_figure
 from sim.study.validate.references import RULE, SECTIONS
-from sim.study.validate.statistics import crash_window
 from sim.study.validate.table import display_table, hill_table, per_seed_frame, validation_table
 
 TITLE = "tierlab validation: the model against the stylised facts and market figures"
@@ -114,7 +114,7 @@ def write_validation(out: str | Path, seeds: int, workers: int | None = None,
     figures_dir = root / "figures"
     figures_dir.mkdir(parents=True, exist_ok=True)
     chosen = validation_seeds(seeds)
-    measured = run_experiments(chosen, workers, steps, progress)
+    measured = run_experiments(configs, chosen, workers, progress)
     failed = [m for m in measured if m.error is not None]
     if len(failed) == len(measured):
         raise ConfigError(f"every run failed; the first ({failed[0].experiment}, seed {failed[0].seed}): "
@@ -122,8 +122,7 @@ def write_validation(out: str | Path, seeds: int, workers: int | None = None,
     notes = [f"{m.experiment}, seed {m.seed}: the run failed ({m.error}); left out" for m in failed]
     by_experiment = {e.name: [m for m in measured if m.experiment == e.name and m.error is None]
                      for e in EXPERIMENTS}
-    windows = {name: crash_window([s.step for s in c.fundamental.shocks if s.size < 0], c.dt_minutes)
-               for name, c in configs.items()}
+    windows = {name: experiment_window(config) for name, config in configs.items()}
     per_seed = per_seed_frame(measured)
     table = validation_table(per_seed)
 
