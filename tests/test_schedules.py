@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sim.schedules import Schedule, SpecError, load_schedule, read_yaml, scaled
@@ -609,11 +609,17 @@ def test_property_equity_equals_maintenance_at_liquidation_price(
     st.floats(0.0, 1.0),
     st.sampled_from([1, -1]),
 )
+@example(  # a short exactly on a cap, whose equity meets its bracket but not the next: any rise liquidates it
+    {"kind": "tiered", "mode": "whole", "brackets": [{"cap": 1000.0, "max_leverage": 1.0, "maintenance_rate": 0.25},
+                                                     {"cap": 2000.0, "max_leverage": 1.0, "maintenance_rate": 0.5}]},
+    1.0, 1.0, 1000.0, 0.0, -1,
+)
 def test_property_whole_tiers_liquidation_price_is_the_first_threshold_from_the_mark(
     spec: dict, size_share: float, units: float, entry: float, cushion: float, side: int
 ) -> None:
     """Maintenance jumps at each cap in whole mode, so equity can meet it more than once: the price
-    given the mark is the first met moving against the position, safe all the way there."""
+    given the mark is the first met moving against the position, safe all the way there. A short
+    sitting exactly on a cap may meet the next bracket's rate at any rise: its price is then the mark."""
     schedule = load_schedule(spec)
     notional = min(units * entry, schedule.notional_limit * size_share)
     units = notional / entry
@@ -621,7 +627,8 @@ def test_property_whole_tiers_liquidation_price_is_the_first_threshold_from_the_
     position = side * units
     quote = low + (0.001 + 0.998 * cushion) * (high - low) - position * entry
     price = schedule.liquidation_price(position, quote, mark=entry)
-    assert np.isfinite(price) and ((price < entry) if side > 0 else (price > entry))
+    on_cap = side < 0 and notional in schedule.caps
+    assert np.isfinite(price) and ((price < entry) if side > 0 else (price > entry or (on_cap and price == entry)))
     path = entry + (price - entry) * np.linspace(0.0, 1.0, 401)[:-1]
     gap = quote + position * path - schedule.maintenance_margin(units * path)
     assert np.all(gap >= -1e-9 * schedule.maintenance_margin(units * path))
