@@ -13,6 +13,7 @@ import mesa
 import numpy as np
 
 from sim.config import RetailConfig
+from sim.exchange.jit import compiled
 
 STRATEGIES = ("momentum", "mean_reversion", "noise")
 NO_EXIT, STOP_LOSS, TAKE_PROFIT, DERISK = 0, 1, 2, 3
@@ -83,18 +84,36 @@ class RetailPopulation:
         slots = np.minimum(np.searchsorted(self.account, accounts), self._n - 1)
         return np.where(self.account[slots] == accounts, slots, -1)
 
-    def flag_exits(self, slots: np.ndarray, equity: np.ndarray, config: RetailConfig) -> np.ndarray:
-        """Of the traders in ``slots`` (those holding a position, ``equity`` theirs), mark those who
-        use stops and whose stop-loss or take-profit fired; returns their slots."""
-        uses = np.flatnonzero(self.uses_stops[slots])
-        slots, equity = slots[uses], equity[uses]
-        margin = self.entry_margin[slots]
-        pnl = (equity - self.entry_equity[slots]) / np.where(margin > 0, margin, np.inf)
-        stop = pnl <= -config.stop_loss
-        take = pnl >= config.take_profit
-        self.exit_flag[slots[stop]] = STOP_LOSS
-        self.exit_flag[slots[take]] = TAKE_PROFIT
-        return slots[stop | take]
+    def flag_exits(self, lots: np.ndarray, quote: np.ndarray, lot_value: float, config: RetailConfig) -> np.ndarray:
+        """Of all traders (``lots`` and ``quote`` their accounts', in slot order; ``lot_value`` a lot's
+        notional at mark), mark those who hold a position, use stops, and whose stop-loss or
+        take-profit fired; returns their slots."""
+        return fire_exits(lots, quote, lot_value, self.uses_stops, self.entry_equity, self.entry_margin,
+                          config.stop_loss, config.take_profit, self.exit_flag)
+
+
+@compiled("int64[:](int64[:], float64[:], float64, boolean[:], float64[:], float64[:], float64, float64, int8[:])")
+def fire_exits(lots: np.ndarray, quote: np.ndarray, lot_value: float, uses_stops: np.ndarray,
+               entry_equity: np.ndarray, entry_margin: np.ndarray, stop_loss: float, take_profit: float,
+               exit_flag: np.ndarray) -> np.ndarray:
+    """The stop scan of ``RetailPopulation.flag_exits``, one compiled pass over the population (it
+    runs every step): profit since entry over the entry margin, against the stop and the target."""
+    fired = np.empty(len(lots), np.int64)
+    count = 0
+    for slot in range(len(lots)):
+        if lots[slot] == 0 or not uses_stops[slot]:
+            continue
+        margin = entry_margin[slot]
+        pnl = (quote[slot] + lots[slot] * lot_value - entry_equity[slot]) / (margin if margin > 0 else np.inf)
+        if pnl >= take_profit:
+            exit_flag[slot] = TAKE_PROFIT
+        elif pnl <= -stop_loss:
+            exit_flag[slot] = STOP_LOSS
+        else:
+            continue
+        fired[count] = slot
+        count += 1
+    return fired[:count]
 
 
 def draw_traders(count: int, config: RetailConfig, rng: np.random.Generator) -> dict[str, np.ndarray]:

@@ -210,8 +210,7 @@ def scan(model: MarketModel) -> np.ndarray:
     """The flagging scan over every retail trader at the current mark."""
     ex = model.exchange
     pop = model.retail
-    holding = np.flatnonzero(ex.lots[pop.account])
-    return pop.flag_exits(holding, ex.equity()[pop.account[holding]], model.config.retail)
+    return pop.flag_exits(ex.lots[pop.account], ex.quote[pop.account], ex.lot_size * ex.mark, model.config.retail)
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,9 @@ The per-step concentration and leverage measures, since computed from whole lots
 whose sums run in a fixed order (no BLAS dot, whose result depended on its thread count), re-pinned the
 timeseries digests and the summary values read from them (they moved in the last digits only; the
 liquidations, cascades and tiers of all four runs stayed bit for bit).
+None of those four reaches auto-deleveraging; the ``crowded`` pin does (twenty thousand traders against
+the book, liquidators and insurance fund sized for a thousand: some five thousand ADL closes). It was
+written by the code as it stood before the second round of speed work, which then had to match it.
 """
 
 from __future__ import annotations
@@ -36,11 +39,13 @@ TABLES = ("timeseries", "liquidations", "cascades", "tiers")
 EXOGENOUS = ["market.mark=book_mid", "arbitrageurs.count=0"]
 STRESS = ["steps=960", "schedule=schedules/flat_100x.yaml", "whales.hunt=true", "whales.split_accounts=3",
           "retail.count=400", "debug=true"]
+CROWDED = ["retail.count=20000", "steps=960"]        # the book, liquidators and fund of 1,000 traders: ADL acts
 PINNED_RUNS = {
     "baseline": ("configs/baseline.yaml", []),
     "stress": ("configs/scenarios/flash_crash.yaml", STRESS),
     "baseline_exogenous": ("configs/baseline.yaml", EXOGENOUS),
     "stress_exogenous": ("configs/scenarios/flash_crash.yaml", [*STRESS, *EXOGENOUS]),
+    "crowded": ("configs/baseline.yaml", CROWDED),
 }
 
 

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from sim.exchange.exchange import below_maintenance_in_pieces
 from sim.schedules import Schedule, SpecError, load_schedule, read_yaml, scaled
 
 SCHEDULES = Path(__file__).resolve().parents[1] / "configs" / "schedules"
@@ -805,13 +806,21 @@ def test_valid_inline_mapping_loads() -> None:
                             "baseline_notional": 1e6, "increment_notional": 1e5, "maintenance_rate": mm * base,
                             "max_notional": 2e7},
     st.floats(0.02, 0.5), st.floats(0.001, 0.05), st.floats(0.1, 0.9))),
-       notional=st.lists(st.floats(1e-3, 1e12), min_size=1, max_size=30))
+       lots=st.lists(st.integers(-10**10, 10**10), min_size=1, max_size=30),
+       offsets=st.lists(st.sampled_from([-0.01, -1e-12, 0.0, 1e-12, 0.01]) | st.floats(-0.5, 0.5), min_size=30,
+                        max_size=30),
+       mark=st.floats(1.0, 1e6))
 @settings(max_examples=300, deadline=None)
-def test_maintenance_never_exceeds_notional_times_the_rate_bound(spec, notional):
-    """Where a family gives a maintenance rate bound, no notional's maintenance margin, as computed,
-    exceeds notional x bound as computed (past the notional limit too, where prices can carry a
-    position): the scan for liquidatable accounts may skip those above it."""
+def test_compiled_scan_finds_exactly_the_accounts_below_maintenance(spec, lots, offsets, mark):
+    """Where a family gives its maintenance as pieces, the compiled liquidation scan finds exactly the
+    accounts whose equity is below the schedule's maintenance margin, as numpy computes both, also
+    for equity within rounding of the margin (past the notional limit too)."""
     schedule = load_schedule(spec)
-    bound = schedule.maintenance_rate_bound()
-    n = np.array(notional)
-    assert bound is not None and np.all(schedule.maintenance_margin(n) <= n * bound)
+    lots = np.array(lots, dtype=np.int64)
+    lot_value = 0.001 * mark
+    notional = np.abs(lots) * lot_value
+    margin = schedule.maintenance_margin(notional)
+    quote = margin - lots * lot_value + np.array(offsets[: len(lots)]) * notional
+    found = below_maintenance_in_pieces(lots, quote, lot_value, *schedule.maintenance_pieces())
+    expected = np.flatnonzero((lots != 0) & (quote + lots * lot_value < margin))
+    assert found.tolist() == expected.tolist()

@@ -121,12 +121,16 @@ class AccountBook:
 
     def equity(self, account: int | np.ndarray | None = None) -> float | np.ndarray:
         """Cash plus position at mark, for one account, an array of accounts, or (None) all."""
+        if isinstance(account, int | np.integer):       # one account: float arithmetic, no array (hot in liquidation)
+            return float(self.quote[account]) + int(self.lots[account]) * (self.lot_size * self.mark)
         at = slice(0, self._n) if account is None else account
         value = self.quote[at] + self.lots[at] * (self.lot_size * self.mark)
         return value if isinstance(value, np.ndarray) and value.ndim else float(value)
 
     def notional(self, account: int | np.ndarray | None = None) -> float | np.ndarray:
         """|position| x mark, for one account, an array of accounts, or (None) all."""
+        if isinstance(account, int | np.integer):
+            return abs(int(self.lots[account])) * (self.lot_size * self.mark)
         at = slice(0, self._n) if account is None else account
         value = np.abs(self.lots[at]) * (self.lot_size * self.mark)
         return value if isinstance(value, np.ndarray) and value.ndim else float(value)

@@ -16,6 +16,7 @@ from sim.exchange.adl import AutoDeleveraging
 from sim.exchange.events import Counters, LiquidationLog
 from sim.exchange.funding import Funding
 from sim.exchange.insurance import InsuranceFund
+from sim.exchange.jit import compiled
 from sim.exchange.liquidation import LiquidationEngine
 from sim.exchange.mark import MarkPrice, MarkRule
 from sim.exchange.orders import Liquidity, OrderBatch, OrderResult, fill_orders, to_lots
@@ -124,10 +125,11 @@ class Exchange(AccountBook):
 
     def liquidatable(self) -> np.ndarray:
         """Accounts with an open position whose equity is below maintenance margin at mark."""
+        pieces = self.schedule.maintenance_pieces(self.open_interest_notional())
+        if pieces is not None:
+            return below_maintenance_in_pieces(self.lots[: self._n], self.quote[: self._n],
+                                               self.lot_size * self.mark, *pieces)
         candidates = np.flatnonzero(self.lots[: self._n] != 0)
-        bound = self.schedule.maintenance_rate_bound(self.open_interest_notional())
-        if bound is not None:                   # equity of at least notional x that rate is safe
-            candidates = candidates[self.equity(candidates) < self.notional(candidates) * bound]
         return candidates[self.below_maintenance(candidates)]
 
     def is_liquidatable(self, account: int) -> bool:
@@ -228,3 +230,26 @@ class Exchange(AccountBook):
         if after_liquidation:
             below = self.liquidatable()
             assert len(below) == 0, f"accounts below maintenance after liquidation: {below[:10].tolist()}"
+
+
+@compiled("int64[:](int64[:], float64[:], float64, float64[:], float64[:], float64[:])")
+def below_maintenance_in_pieces(lots: np.ndarray, quote: np.ndarray, lot_value: float, inner_caps: np.ndarray,
+                                rates: np.ndarray, amounts: np.ndarray) -> np.ndarray:
+    """Accounts holding a position whose equity is below maintenance margin, where maintenance is
+    piecewise linear in notional (``Schedule.maintenance_pieces``), with the same arithmetic as the
+    schedule's. One compiled pass over the population: the scan runs every liquidation round."""
+    found = np.empty(len(lots), np.int64)
+    count = 0
+    for account in range(len(lots)):
+        held = lots[account]
+        if held == 0:
+            continue
+        notional = abs(held) * lot_value
+        piece = 0                               # most positions sit in the first pieces: search from there
+        while piece < len(inner_caps) and not inner_caps[piece] >= notional:
+            piece += 1
+        margin = max(notional * rates[piece] - amounts[piece], 0.0)
+        if quote[account] + held * lot_value < margin:
+            found[count] = account
+            count += 1
+    return found[:count]

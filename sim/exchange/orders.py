@@ -67,7 +67,7 @@ def to_lots(size: float | np.ndarray, lot_size: float) -> int | np.ndarray:
     A size within float noise of a whole number of lots (0.003 / 0.001 = 2.9999999999999996)
     counts as that number.
     """
-    if np.ndim(size) == 0:                  # one size: the same arithmetic on a Python float, faster
+    if isinstance(size, float | int) or np.ndim(size) == 0:     # one size: the same arithmetic on a float, faster
         lots = float(size) / lot_size
         nearest = float(round(lots))
         return int(nearest) if abs(lots - nearest) <= 1e-9 + 1e-12 * abs(lots) else math.trunc(lots)

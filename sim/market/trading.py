@@ -25,8 +25,7 @@ def acting_retail(model: MarketModel) -> np.ndarray:
     n = len(pop)
     active = model.rng.integers(0, n, model.rng.binomial(n, model.config.retail.activity)) if n else []
     acting = pop.exit_flag == DERISK
-    holding = np.flatnonzero(ex.lots[pop.rows] != 0)
-    acting[pop.flag_exits(holding, ex.equity(pop.account[holding]), model.config.retail)] = True
+    acting[pop.flag_exits(ex.lots[pop.rows], ex.quote[pop.rows], ex.lot_size * ex.mark, model.config.retail)] = True
     acting[active] = True
     return np.flatnonzero(acting)
 

@@ -60,8 +60,9 @@ class Incremental(Schedule):
         s = self.spec
         return np.minimum(s.base_initial_rate + s.increment_rate * self._steps(n), 1.0)
 
-    def maintenance_rate_bound(self, open_interest: float = 0.0) -> float:
-        return self.spec.maintenance_rate
+    def maintenance_pieces(self, open_interest: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One piece, N x rate (less nothing: N x rate - 0.0 is N x rate to the bit)."""
+        return np.zeros(0), np.array([self.spec.maintenance_rate]), np.zeros(1)
 
     def _maintenance(self, n: np.ndarray, open_interest: float) -> np.ndarray:
         return n * self.spec.maintenance_rate

@@ -7,6 +7,7 @@ each family (``tiered``, ``incremental``, ``size_premium``, ``open_interest``) i
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -81,25 +82,32 @@ class Schedule(ABC):
 
     def initial_rate(self, notional: ArrayLike, open_interest: float = 0.0) -> ArrayLike:
         """Initial margin per unit of notional; infinite past the schedule's notional limit."""
+        if isinstance(notional, float):     # one notional: the same arithmetic on floats, no arrays
+            return math.inf if notional > self.notional_limit else float(self._initial_rate(notional, open_interest))
         n = as_array(notional)
         rate = self._initial_rate(n, open_interest)
         return like(np.where(n > self.notional_limit, np.inf, rate), notional)
 
     def initial_margin(self, notional: ArrayLike, open_interest: float = 0.0) -> ArrayLike:
         """Collateral needed to open a position of this notional (infinite past the limit)."""
+        if isinstance(notional, float):
+            return notional * self.initial_rate(notional, open_interest) if notional > 0 else 0.0
         n = as_array(notional)
         rate = as_array(self.initial_rate(n, open_interest))
         return like(np.where(n > 0, n * rate, 0.0), notional)
 
     def maintenance_margin(self, notional: ArrayLike, open_interest: float = 0.0) -> ArrayLike:
         """Equity below which a position of this notional is liquidated."""
+        if isinstance(notional, float):
+            return max(float(self._maintenance(notional, open_interest)), 0.0)
         n = as_array(notional)
         return like(np.maximum(self._maintenance(n, open_interest), 0.0), notional)
 
-    def maintenance_rate_bound(self, open_interest: float = 0.0) -> float | None:
-        """A rate r with maintenance_margin(N) <= N x r (as computed in floating point) for every
-        notional N: equity of at least N x r is safe, which lets a scan of many accounts skip the
-        margin computation for most. None where the family gives none."""
+    def maintenance_pieces(self, open_interest: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(inner caps, rates, amounts) where the family computes maintenance margin as
+        N x rates[k] - amounts[k] (at least 0) on piece k of notional, the pieces split at the inner
+        caps (a piece holds its cap): a form the compiled liquidation scan evaluates itself, to the
+        bit. None where the family's maintenance is not of that form."""
         return None
 
     def maintenance_rate(self, notional: ArrayLike, open_interest: float = 0.0) -> ArrayLike:
@@ -115,6 +123,8 @@ class Schedule(ABC):
 
     def tier(self, notional: ArrayLike, open_interest: float = 0.0) -> ArrayLike:
         """Tier number, from 1 for the smallest positions."""
+        if isinstance(notional, float):
+            return int(self._tier(notional, open_interest))
         n = as_array(notional)
         t = self._tier(n, open_interest).astype(np.int64)
         return int(t) if is_scalar(notional) else t

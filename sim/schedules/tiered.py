@@ -8,6 +8,7 @@ whole notional at its bracket's rate. ``flat`` is one bracket: the control arm o
 
 from __future__ import annotations
 
+import bisect
 import math
 from typing import Literal
 
@@ -92,6 +93,7 @@ class Tiered(Schedule):
         super().__init__(spec)
         self.caps = np.array([b.cap for b in brackets])
         self.floors = np.concatenate([[0.0], self.caps[:-1]])
+        self._inner_caps = self.caps[:-1].tolist()
         self.leverages = np.array([b.max_leverage for b in brackets])
         self.initial_rates = 1.0 / self.leverages
         self.rates = np.array([b.maintenance_rate for b in brackets])
@@ -112,17 +114,17 @@ class Tiered(Schedule):
     def _initial_pieces(self, open_interest: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return self.floors, self.caps, self.initial_rates
 
-    def _bracket(self, n: np.ndarray) -> np.ndarray:
+    def _bracket(self, n: np.ndarray | float) -> np.ndarray | int:
         # searching the caps below the last gives min(bracket, last) without a second call
+        if isinstance(n, float):            # one notional (NaN, as numpy sorts it, past every cap)
+            return bisect.bisect_left(self._inner_caps, n) if n == n else len(self._inner_caps)
         return self.caps[:-1].searchsorted(n, side="left")
 
     def _initial_rate(self, n: np.ndarray, open_interest: float) -> np.ndarray:
         return self.initial_rates[self._bracket(n)]
 
-    def maintenance_rate_bound(self, open_interest: float = 0.0) -> float:
-        """The top bracket's rate: N x rate_k - amount_k never exceeds N x the highest rate (the
-        amounts are not negative, and rounding keeps the order of products)."""
-        return float(self.rates.max())
+    def maintenance_pieces(self, open_interest: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.caps[:-1], self.rates, self.amounts
 
     def _maintenance(self, n: np.ndarray, open_interest: float) -> np.ndarray:
         k = self._bracket(n)
