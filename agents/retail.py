@@ -13,7 +13,7 @@ import mesa
 import numpy as np
 
 from sim.config import RetailConfig
-from sim.exchange.jit import compiled
+from sim.jit import compiled
 
 STRATEGIES = ("momentum", "mean_reversion", "noise")
 NO_EXIT, STOP_LOSS, TAKE_PROFIT, DERISK = 0, 1, 2, 3

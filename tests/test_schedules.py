@@ -801,11 +801,28 @@ def test_valid_inline_mapping_loads() -> None:
     assert schedule.initial_margin(1_000) == pytest.approx(50)
 
 
-@given(spec=st.one_of(tiered_specs(), tiered_specs("whole"), st.builds(
+PIECEWISE_SPECS = st.one_of(tiered_specs(), tiered_specs("whole"), st.builds(
     lambda base, step, mm: {"kind": "incremental", "base_initial_rate": base, "increment_rate": step,
                             "baseline_notional": 1e6, "increment_notional": 1e5, "maintenance_rate": mm * base,
                             "max_notional": 2e7},
-    st.floats(0.02, 0.5), st.floats(0.001, 0.05), st.floats(0.1, 0.9))),
+    st.floats(0.02, 0.5), st.floats(0.001, 0.05), st.floats(0.1, 0.9)))
+
+
+@given(spec=PIECEWISE_SPECS, equity=st.lists(st.floats(0.0, 1e9) | st.sampled_from([0.0, 1e-300, 5e4, 1e6]),
+                                             min_size=1, max_size=20))
+@settings(max_examples=200, deadline=None)
+def test_compiled_capacity_search_is_the_bisection_to_the_bit(spec, equity):
+    """Where a family gives its maintenance as pieces, the compiled search for the largest notional
+    equity covers returns the float numpy's bisection over ``maintenance_margin`` returns."""
+    schedule = load_schedule(spec)
+    e = np.array(equity)
+    compiled = schedule.maintenance_capacity(e)
+    bisected = schedule._largest_notional(schedule.maintenance_margin, e, 0.0)
+    assert compiled.tobytes() == bisected.tobytes()
+    assert schedule.maintenance_capacity(equity[0]) == float(bisected[0])
+
+
+@given(spec=PIECEWISE_SPECS,
        lots=st.lists(st.integers(-10**10, 10**10), min_size=1, max_size=30),
        offsets=st.lists(st.sampled_from([-0.01, -1e-12, 0.0, 1e-12, 0.01]) | st.floats(-0.5, 0.5), min_size=30,
                         max_size=30),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.exchange.jit import compiled
+from sim.jit import compiled
 
 KINDS = ("retail", "whale", "liquidator", "market_maker", "insurance", "exchange", "arbitrageur")
 KIND_CODE = {name: code for code, name in enumerate(KINDS)}

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.exchange.jit import compiled
+from sim.jit import compiled
 
 if TYPE_CHECKING:
     from sim.exchange.exchange import Exchange

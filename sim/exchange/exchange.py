@@ -16,11 +16,12 @@ from sim.exchange.adl import AutoDeleveraging
 from sim.exchange.events import Counters, LiquidationLog
 from sim.exchange.funding import Funding
 from sim.exchange.insurance import InsuranceFund
-from sim.exchange.jit import compiled
 from sim.exchange.liquidation import LiquidationEngine
 from sim.exchange.mark import MarkPrice, MarkRule
 from sim.exchange.orders import Liquidity, OrderBatch, OrderResult, fill_orders, to_lots
+from sim.jit import compiled
 from sim.schedules import Schedule
+from sim.schedules.pieces import maintenance_in_pieces
 
 
 @dataclass(frozen=True)
@@ -244,11 +245,7 @@ def below_maintenance_in_pieces(lots: np.ndarray, quote: np.ndarray, lot_value: 
         held = lots[account]
         if held == 0:
             continue
-        notional = abs(held) * lot_value
-        piece = 0                               # most positions sit in the first pieces: search from there
-        while piece < len(inner_caps) and not inner_caps[piece] >= notional:
-            piece += 1
-        margin = max(notional * rates[piece] - amounts[piece], 0.0)
+        margin = maintenance_in_pieces(abs(held) * lot_value, inner_caps, rates, amounts)
         if quote[account] + held * lot_value < margin:
             found[count] = account
             count += 1

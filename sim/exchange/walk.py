@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.exchange.jit import compiled
+from sim.jit import compiled
 
 
 @compiled("(float64[:], int64[:], int64[:], float64[:], int64[:], int64[:], int64[:],"

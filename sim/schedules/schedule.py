@@ -16,6 +16,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from sim.schedules.fields import param
+from sim.schedules.pieces import largest_within_pieces
 
 ArrayLike = float | np.ndarray
 
@@ -160,21 +161,27 @@ class Schedule(ABC):
     def maintenance_capacity(self, equity: ArrayLike, open_interest: float = 0.0) -> ArrayLike:
         """Largest notional whose maintenance margin the equity covers: where a partial
         liquidation can stop."""
-        return self._largest_notional(self.maintenance_margin, equity, open_interest)
+        return self._largest_notional(self.maintenance_margin, equity, open_interest,
+                                      pieces=self.maintenance_pieces(open_interest))
 
     def _largest_notional(self, requirement, equity: ArrayLike, open_interest: float,
-                          guess: np.ndarray | None = None) -> ArrayLike:
+                          guess: np.ndarray | None = None,
+                          pieces: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> ArrayLike:
         """Largest N with requirement(N) <= equity, by vectorised bisection.
 
         Requirements rise with notional in every kind, so bisection finds the boundary to float
         precision, even where the requirement jumps between brackets. Where the requirement rises
         monotonically in floating point as well, that boundary is the one float where it is met and
         the next float exceeds the equity, whatever the search: given a close ``guess``, a few steps
-        float by float from it find the same float (bisection takes some sixty evaluations).
+        float by float from it find the same float (bisection takes some sixty evaluations). Given
+        ``pieces`` (the requirement being maintenance so computed), the same bisection runs compiled.
         """
         e = np.maximum(as_array(equity), 0.0)
         floor_rate = float(self.maintenance_rate(np.zeros(1) + 1e-9, open_interest)[0])
         hi = np.minimum(e / floor_rate, self.notional_limit)
+        if pieces is not None:
+            found = largest_within_pieces(np.ravel(e), np.ravel(hi).astype(float), *pieces)
+            return like(found.reshape(np.shape(e)), equity)
         lo = np.zeros_like(hi)
         fits = as_array(requirement(hi, open_interest)) <= e
         lo = np.where(fits, hi, lo)

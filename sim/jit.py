@@ -1,4 +1,4 @@
-"""How the exchange's two loops over many orders are compiled: numba's ``njit`` with ``cache=True``.
+"""How the project's loops over many orders or accounts are compiled: numba's ``njit`` with ``cache=True``.
 
 numba keeps the machine code beside the source (``__pycache__``) or, where that cannot be written
 (an installed, read-only package), in the user's cache folder. Where neither can be written (a

@@ -1,0 +1,46 @@
+"""Maintenance margin piecewise linear in notional, evaluated in compiled loops.
+
+Tiered and incremental schedules compute maintenance as N x rate_k - amount_k on piece k of notional
+(``Schedule.maintenance_pieces``). Two loops evaluate it many times: the liquidation scan over every
+account, every round, and the search for where a partial liquidation can stop. Compiled (numba), with
+the schedule's own arithmetic in the schedule's own order, they agree with its numpy to the bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.jit import compiled
+
+
+@compiled("float64(float64, float64[:], float64[:], float64[:])")
+def maintenance_in_pieces(notional: float, inner_caps: np.ndarray, rates: np.ndarray, amounts: np.ndarray) -> float:
+    """The maintenance margin of one notional: the first piece whose cap holds it (searched from the
+    smallest, where most positions are), as ``searchsorted`` finds it; never below zero."""
+    piece = 0
+    while piece < len(inner_caps) and not inner_caps[piece] >= notional:
+        piece += 1
+    return max(notional * rates[piece] - amounts[piece], 0.0)
+
+
+@compiled("float64[:](float64[:], float64[:], float64[:], float64[:], float64[:])")
+def largest_within_pieces(equity: np.ndarray, upper: np.ndarray, inner_caps: np.ndarray, rates: np.ndarray,
+                          amounts: np.ndarray) -> np.ndarray:
+    """Per equity, the largest notional in [0, upper] whose maintenance it covers: the bisection of
+    ``Schedule._largest_notional``, step for step, for each equity on its own (an equity whose search
+    has converged stays where it is there too)."""
+    found = np.empty(len(equity))
+    for i in range(len(equity)):
+        e, lo, hi = equity[i], 0.0, upper[i]
+        if maintenance_in_pieces(hi, inner_caps, rates, amounts) <= e:
+            lo = hi
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            if mid <= lo or mid >= hi:
+                break
+            if maintenance_in_pieces(mid, inner_caps, rates, amounts) <= e:
+                lo = mid
+            else:
+                hi = mid
+        found[i] = lo
+    return found
