@@ -15,6 +15,7 @@ from sim.measures import (
     CASCADE_COLUMNS,
     by_entity,
     concentration,
+    contract_weighted,
     detect_cascades,
     gini,
     hhi,
@@ -260,6 +261,15 @@ def test_tier_open_interest_worked_example():
     np.testing.assert_allclose(notional, [10.0, 50.0, 0.0])
     np.testing.assert_array_equal(count, [1, 2, 0])
     assert notional.shape == count.shape == (3,)
+
+
+def test_contract_weighted_leverage_worked_example():
+    # 3 lots long opened at 10x, 1 lot short at 20x, a flat account at 5x: (3 x 10 + 1 x 20) / 4 = 12.5
+    assert contract_weighted(np.array([10.0, 20.0, 5.0]), np.array([3, -1, 0])) == 12.5
+    assert contract_weighted(np.array([7.0]), np.array([0])) == 0.0
+    assert contract_weighted(np.zeros(0), np.zeros(0, dtype=np.int64)) == 0.0
+    with pytest.raises(ValueError, match="whole numbers"):
+        contract_weighted(np.array([10.0]), np.array([1.5]))
 
 
 def test_tier_open_interest_empty_and_out_of_range():

@@ -89,7 +89,7 @@ class AutoDeleveraging:
         candidates = np.flatnonzero(lots > 0 if side > 0 else lots < 0)
         candidates = candidates[candidates != exclude]
         keys = -self.scores(candidates)
-        order = np.lexsort((candidates, keys))
+        order = np.argsort(keys, kind="stable")          # ties keep the candidates' rising order
         return candidates[order], keys[order]
 
     def close(self, account: int, price: float, round_: int, bad_debt: float) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.jit import compiled
+
 SIDES = ("long", "short")
 
 
@@ -199,11 +201,27 @@ def tier_open_interest(
     tier = np.asarray(tier, dtype=np.int64)
     if position.shape != tier.shape:
         raise ValueError(f"position {position.shape} and tier {tier.shape} differ in shape")
-    is_open = position != 0
-    slot = tier[is_open] - 1
-    if slot.size and (slot.min() < 0 or slot.max() >= n_tiers):
+    notional, count, outside = _sum_by_tier(np.ascontiguousarray(position), float(mark),
+                                            np.ascontiguousarray(tier), n_tiers)
+    if outside:
         raise ValueError(f"tier of an open position outside 1..{n_tiers}")
-    notional = np.bincount(slot, weights=np.abs(position[is_open]) * float(mark), minlength=n_tiers)
-    count = np.bincount(slot, minlength=n_tiers).astype(np.int64)
     return notional, count
+
+
+@compiled("Tuple((float64[:], int64[:], boolean))(float64[:], float64, int64[:], int64)")
+def _sum_by_tier(position: np.ndarray, mark: float, tier: np.ndarray, n_tiers: int):
+    """Open positions' notional and count per tier, summed position after position (as ``bincount``
+    sums), in one compiled pass over the population; and whether an open position's tier is outside
+    1..n_tiers."""
+    notional = np.zeros(n_tiers)
+    count = np.zeros(n_tiers, np.int64)
+    for i in range(len(position)):
+        if position[i] == 0:
+            continue
+        slot = tier[i] - 1
+        if slot < 0 or slot >= n_tiers:
+            return notional, count, True
+        notional[slot] += abs(position[i]) * mark
+        count[slot] += 1
+    return notional, count, False
 
