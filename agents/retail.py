@@ -92,6 +92,14 @@ class RetailPopulation:
                           config.stop_loss, config.take_profit, self.exit_flag)
 
 
+@compiled("float64(int64, int64[:], float64[:], float64, float64[:], float64[:])")
+def _profit_on_margin(slot: int, lots: np.ndarray, quote: np.ndarray, lot_value: float, entry_equity: np.ndarray,
+                      entry_margin: np.ndarray) -> float:
+    """A trader's profit since entry over the margin it posted (zero where it posted none)."""
+    margin = entry_margin[slot]
+    return (quote[slot] + lots[slot] * lot_value - entry_equity[slot]) / (margin if margin > 0 else np.inf)
+
+
 @compiled("int64[:](int64[:], float64[:], float64, boolean[:], float64[:], float64[:], float64, float64, int8[:])")
 def fire_exits(lots: np.ndarray, quote: np.ndarray, lot_value: float, uses_stops: np.ndarray,
                entry_equity: np.ndarray, entry_margin: np.ndarray, stop_loss: float, take_profit: float,
@@ -100,19 +108,13 @@ def fire_exits(lots: np.ndarray, quote: np.ndarray, lot_value: float, uses_stops
     runs every step): profit since entry over the entry margin, against the stop and the target."""
     fired = np.empty(len(lots), np.int64)
     count = 0
-    for slot in range(len(lots)):
-        if lots[slot] == 0 or not uses_stops[slot]:
-            continue
-        margin = entry_margin[slot]
-        pnl = (quote[slot] + lots[slot] * lot_value - entry_equity[slot]) / (margin if margin > 0 else np.inf)
-        if pnl >= take_profit:
-            exit_flag[slot] = TAKE_PROFIT
-        elif pnl <= -stop_loss:
-            exit_flag[slot] = STOP_LOSS
-        else:
-            continue
+    for slot in range(len(lots)):           # without a branch: who holds a position is random
+        pnl = _profit_on_margin(slot, lots, quote, lot_value, entry_equity, entry_margin)
         fired[count] = slot
-        count += 1
+        count += (lots[slot] != 0) & uses_stops[slot] & ((pnl >= take_profit) | (pnl <= -stop_loss))
+    for slot in fired[:count]:
+        exit_flag[slot] = TAKE_PROFIT if _profit_on_margin(slot, lots, quote, lot_value, entry_equity,
+                                                           entry_margin) >= take_profit else STOP_LOSS
     return fired[:count]
 
 

@@ -241,12 +241,9 @@ def below_maintenance_in_pieces(lots: np.ndarray, quote: np.ndarray, lot_value: 
     schedule's. One compiled pass over the population: the scan runs every liquidation round."""
     found = np.empty(len(lots), np.int64)
     count = 0
-    for account in range(len(lots)):
+    for account in range(len(lots)):        # without a branch: most accounts pass, at random
         held = lots[account]
-        if held == 0:
-            continue
         margin = maintenance_in_pieces(abs(held) * lot_value, inner_caps, rates, amounts)
-        if quote[account] + held * lot_value < margin:
-            found[count] = account
-            count += 1
+        found[count] = account
+        count += (held != 0) & (quote[account] + held * lot_value < margin)
     return found[:count]
