@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from sim.exchange.exchange import below_maintenance_in_pieces
 from sim.schedules import Schedule, SpecError, load_schedule, read_yaml, scaled
+from sim.schedules.pieces import farthest_reach
 
 SCHEDULES = Path(__file__).resolve().parents[1] / "configs" / "schedules"
 SHIPPED = sorted(SCHEDULES.glob("*.yaml"))
@@ -820,6 +821,19 @@ def test_compiled_capacity_search_is_the_bisection_to_the_bit(spec, equity):
     bisected = schedule._largest_notional(schedule.maintenance_margin, e, 0.0)
     assert compiled.tobytes() == bisected.tobytes()
     assert schedule.maintenance_capacity(equity[0]) == float(bisected[0])
+
+
+@given(spec=PIECEWISE_SPECS, equity=st.lists(st.floats(0.0, 1e10) | st.sampled_from([0.0, 5e3, 1e5]), min_size=1,
+                                             max_size=20))
+@settings(max_examples=200, deadline=None)
+def test_compiled_reach_is_the_broadcast_over_pieces(spec, equity):
+    """The compiled loop over the initial-rate pieces gives, to the bit, what numpy gives broadcasting
+    every equity over every piece: min(cap, E / rate) where that passes the floor, the largest."""
+    floors, caps, rates = load_schedule(spec)._initial_pieces(0.0)
+    e = np.array(equity)
+    reach = e[:, None] / rates
+    broadcast = np.where((reach > floors) | (floors == 0), np.minimum(reach, caps), 0.0).max(axis=-1)
+    assert farthest_reach(e, floors, caps, rates).tobytes() == broadcast.tobytes()
 
 
 @given(spec=PIECEWISE_SPECS,

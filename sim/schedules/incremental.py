@@ -48,7 +48,8 @@ class Incremental(Schedule):
     def _initial_pieces(self, open_interest: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if not hasattr(self, "_pieces"):
             table = self._table(open_interest)
-            self._pieces = tuple(table[c].to_numpy() for c in ("notional_floor", "notional_cap", "initial_rate"))
+            self._pieces = tuple(table[c].to_numpy(dtype=float, copy=True) for c in ("notional_floor", "notional_cap",
+                                                                                    "initial_rate"))
         return self._pieces
 
     def _steps(self, n: np.ndarray) -> np.ndarray:

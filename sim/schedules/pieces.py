@@ -1,9 +1,10 @@
-"""Maintenance margin piecewise linear in notional, evaluated in compiled loops.
+"""Margin piecewise linear in notional, evaluated in compiled loops.
 
 Tiered and incremental schedules compute maintenance as N x rate_k - amount_k on piece k of notional
-(``Schedule.maintenance_pieces``). Two loops evaluate it many times: the liquidation scan over every
-account, every round, and the search for where a partial liquidation can stop. Compiled (numba), with
-the schedule's own arithmetic in the schedule's own order, they agree with its numpy to the bit.
+(``Schedule.maintenance_pieces``), and their initial rate is constant on pieces. Three loops evaluate
+them many times: the liquidation scan over every account, every round; the search for where a partial
+liquidation can stop; and the capacity of every order's account. Compiled (numba), with the
+schedule's own arithmetic in the schedule's own order, they agree with its numpy to the bit.
 """
 
 from __future__ import annotations
@@ -44,3 +45,18 @@ def largest_within_pieces(equity: np.ndarray, upper: np.ndarray, inner_caps: np.
                 hi = mid
         found[i] = lo
     return found
+
+
+@compiled("float64[:](float64[:], float64[:], float64[:], float64[:])")
+def farthest_reach(equity: np.ndarray, floors: np.ndarray, caps: np.ndarray, rates: np.ndarray) -> np.ndarray:
+    """Per equity (>= 0), the largest notional it reaches on any piece (floor, cap] at that piece's
+    initial rate: min(cap, equity / rate) where that passes the floor (the first piece from zero)."""
+    most = np.empty(len(equity))
+    for i in range(len(equity)):
+        best = -np.inf
+        for k in range(len(rates)):
+            reach = equity[i] / rates[k]
+            candidate = min(reach, caps[k]) if reach > floors[k] or floors[k] == 0 else 0.0
+            best = max(best, candidate)
+        most[i] = best
+    return most

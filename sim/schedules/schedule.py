@@ -16,7 +16,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from sim.schedules.fields import param
-from sim.schedules.pieces import largest_within_pieces
+from sim.schedules.pieces import farthest_reach, largest_within_pieces
 
 ArrayLike = float | np.ndarray
 
@@ -141,12 +141,9 @@ class Schedule(ABC):
         if pieces is None:
             return self._largest_notional(self.initial_margin, equity, open_interest,
                                           self._initial_guess(np.maximum(as_array(equity), 0.0), open_interest))
-        floors, caps, rates = pieces
-        e = np.maximum(as_array(equity), 0.0)[..., None]
-        reach = e / rates
-        candidate = np.where((reach > floors) | (floors == 0), np.minimum(reach, caps), 0.0)
-        most = candidate.max(axis=-1)
-        over = as_array(self.initial_margin(most, open_interest)) > e[..., 0]
+        e = np.maximum(as_array(equity), 0.0)
+        most = farthest_reach(np.ravel(e), *pieces).reshape(np.shape(e))
+        over = as_array(self.initial_margin(most, open_interest)) > e
         return like(np.where(over, np.nextafter(most, 0.0), most), equity)
 
     def _initial_pieces(self, open_interest: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
