@@ -156,11 +156,12 @@ class Whale(mesa.Agent):
     def top_up(self) -> None:
         """Deposit from reserves into any account whose equity nears maintenance margin."""
         exchange = self.model.exchange
-        if self.reserve <= 0 or not exchange.lots[self._accounts].any():      # flat: no margin to keep
+        if self.reserve <= 0:
             return
-        maintenance = np.asarray(exchange.maintenance_margin(self._accounts))
-        equity = np.asarray(exchange.equity(self._accounts))
-        for account, need, has in zip(self.accounts, maintenance.tolist(), equity.tolist()):
+        for account in self.accounts:
+            if not exchange.lots[account]:                  # flat: no margin to keep
+                continue
+            need, has = exchange.maintenance_margin(account), exchange.equity(account)
             if need > 0 and has < self.config.top_up_at * need:
                 amount = min(self.reserve, self.config.top_up_to * need - has)
                 exchange.deposit(account, amount)

@@ -376,3 +376,16 @@ def test_small_world_ties_are_networkx_watts_strogatz_in_its_order(n, k, p, seed
     graph.add(3)
     for node in range(n + 3):
         assert graph.neighbours(node).tolist() == list(graph.graph.adj[node])
+
+
+def test_neighbour_sentiment_on_a_ring_worked_by_hand():
+    """A ring of five (each trader linked to the one either side, no rewiring): the sign of the two
+    neighbours' summed positions."""
+    from sim.market.network import SocialGraph
+
+    graph = SocialGraph(5, 2, 0.0, np.random.default_rng(0))
+    assert [sorted(graph.neighbours(node).tolist()) for node in range(5)] == [[1, 4], [0, 2], [1, 3], [2, 4], [0, 3]]
+    lots = np.array([5, -2, 7, -10, 2])
+    # node 0: -2 + 2 = 0; node 1: 5 + 7; node 2: -2 - 10; node 3: 7 + 2; node 4: -10 + 5
+    assert graph.sentiment(np.array([0, 1, 2, 3, 4]), lots).tolist() == [0, 1, -1, 1, -1]
+    assert graph.sentiment(np.array([3, 3]), lots).tolist() == [1, 1]
