@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from sim.exchange.exchange import below_maintenance_in_pieces
 from sim.schedules import Schedule, SpecError, load_schedule, read_yaml, scaled
-from sim.schedules.pieces import farthest_reach
+from sim.schedules.pieces import farthest_reach, piece_holding, pieces_holding
 
 SCHEDULES = Path(__file__).resolve().parents[1] / "configs" / "schedules"
 SHIPPED = sorted(SCHEDULES.glob("*.yaml"))
@@ -821,6 +821,18 @@ def test_compiled_capacity_search_is_the_bisection_to_the_bit(spec, equity):
     bisected = schedule._largest_notional(schedule.maintenance_margin, e, 0.0)
     assert compiled.tobytes() == bisected.tobytes()
     assert schedule.maintenance_capacity(equity[0]) == float(bisected[0])
+
+
+@given(caps=st.lists(st.floats(1.0, 1e9), min_size=0, max_size=12, unique=True),
+       notional=st.lists(st.floats(0.0, 2e9) | st.sampled_from([0.0, math.inf, math.nan]), min_size=1, max_size=20),
+       on_cap=st.booleans())
+def test_compiled_bracket_search_is_searchsorted(caps, notional, on_cap):
+    """The compiled search for the piece holding a notional (from the smallest piece up) finds what
+    ``searchsorted`` (left) finds, on a cap, past the last, and for NaN (past every cap) too."""
+    inner = np.sort(np.array(caps, dtype=float))
+    n = np.array(notional + (caps[:3] if on_cap else []), dtype=float)
+    assert pieces_holding(n, inner).tolist() == inner.searchsorted(n, side="left").tolist()
+    assert [piece_holding(float(x), inner) for x in n] == inner.searchsorted(n, side="left").tolist()
 
 
 @given(spec=PIECEWISE_SPECS, equity=st.lists(st.floats(0.0, 1e10) | st.sampled_from([0.0, 5e3, 1e5]), min_size=1,

@@ -14,13 +14,29 @@ import numpy as np
 from sim.jit import compiled
 
 
-@compiled("float64(float64, float64[:], float64[:], float64[:])")
-def maintenance_in_pieces(notional: float, inner_caps: np.ndarray, rates: np.ndarray, amounts: np.ndarray) -> float:
-    """The maintenance margin of one notional: the first piece whose cap holds it (searched from the
-    smallest, where most positions are), as ``searchsorted`` finds it; never below zero."""
+@compiled("int64(float64, float64[:])")
+def piece_holding(notional: float, inner_caps: np.ndarray) -> int:
+    """The piece holding a notional: the first inner cap at or above it, as ``searchsorted`` (left)
+    finds it, NaN past every cap; searched from the smallest piece, where most positions are."""
     piece = 0
     while piece < len(inner_caps) and not inner_caps[piece] >= notional:
         piece += 1
+    return piece
+
+
+@compiled("int64[:](float64[:], float64[:])")
+def pieces_holding(notional: np.ndarray, inner_caps: np.ndarray) -> np.ndarray:
+    """``piece_holding`` of each notional: a bracket search for a whole population."""
+    pieces = np.empty(len(notional), np.int64)
+    for i in range(len(notional)):
+        pieces[i] = piece_holding(notional[i], inner_caps)
+    return pieces
+
+
+@compiled("float64(float64, float64[:], float64[:], float64[:])")
+def maintenance_in_pieces(notional: float, inner_caps: np.ndarray, rates: np.ndarray, amounts: np.ndarray) -> float:
+    """The maintenance margin of one notional on its piece; never below zero."""
+    piece = piece_holding(notional, inner_caps)
     return max(notional * rates[piece] - amounts[piece], 0.0)
 
 

@@ -8,7 +8,6 @@ whole notional at its bracket's rate. ``flat`` is one bracket: the control arm o
 
 from __future__ import annotations
 
-import bisect
 import math
 from typing import Literal
 
@@ -17,6 +16,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, PositiveFloat, model_validator
 
 from sim.schedules.fields import param
+from sim.schedules.pieces import piece_holding, pieces_holding
 from sim.schedules.schedule import Schedule, SpecBase
 
 
@@ -93,7 +93,7 @@ class Tiered(Schedule):
         super().__init__(spec)
         self.caps = np.array([b.cap for b in brackets])
         self.floors = np.concatenate([[0.0], self.caps[:-1]])
-        self._inner_caps = self.caps[:-1].tolist()
+        self._inner_caps = self.caps[:-1].copy()
         self.leverages = np.array([b.max_leverage for b in brackets])
         self.initial_rates = 1.0 / self.leverages
         self.rates = np.array([b.maintenance_rate for b in brackets])
@@ -116,15 +116,15 @@ class Tiered(Schedule):
 
     def _bracket(self, n: np.ndarray | float) -> np.ndarray | int:
         # searching the caps below the last gives min(bracket, last) without a second call
-        if isinstance(n, float):            # one notional (NaN, as numpy sorts it, past every cap)
-            return bisect.bisect_left(self._inner_caps, n) if n == n else len(self._inner_caps)
-        return self.caps[:-1].searchsorted(n, side="left")
+        if isinstance(n, float):
+            return piece_holding(n, self._inner_caps)
+        return pieces_holding(np.ravel(n), self._inner_caps).reshape(np.shape(n))
 
     def _initial_rate(self, n: np.ndarray, open_interest: float) -> np.ndarray:
         return self.initial_rates[self._bracket(n)]
 
     def maintenance_pieces(self, open_interest: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return self.caps[:-1], self.rates, self.amounts
+        return self._inner_caps, self.rates, self.amounts
 
     def _maintenance(self, n: np.ndarray, open_interest: float) -> np.ndarray:
         k = self._bracket(n)
