@@ -835,6 +835,13 @@ def test_compiled_bracket_search_is_searchsorted(caps, notional, on_cap):
     assert [piece_holding(float(x), inner) for x in n] == inner.searchsorted(n, side="left").tolist()
 
 
+@given(notional=st.floats(0.0, 1e10) | st.sampled_from([0.0, 5e4, 2.5e5, math.inf, math.nan]))
+def test_one_notional_finds_the_bracket_many_do(notional):
+    """A tiered schedule's bracket of one notional (bisect on floats) is the one the array search finds."""
+    schedule = shipped("binance_btcusdt")
+    assert schedule._bracket(notional) == int(schedule._bracket(np.array([notional]))[0])
+
+
 @given(spec=PIECEWISE_SPECS, equity=st.lists(st.floats(0.0, 1e10) | st.sampled_from([0.0, 5e3, 1e5]), min_size=1,
                                              max_size=20))
 @settings(max_examples=200, deadline=None)

@@ -8,6 +8,7 @@ whole notional at its bracket's rate. ``flat`` is one bracket: the control arm o
 
 from __future__ import annotations
 
+import bisect
 import math
 from typing import Literal
 
@@ -16,7 +17,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, PositiveFloat, model_validator
 
 from sim.schedules.fields import param
-from sim.schedules.pieces import piece_holding, pieces_holding
+from sim.schedules.pieces import pieces_holding
 from sim.schedules.schedule import Schedule, SpecBase
 
 
@@ -94,6 +95,7 @@ class Tiered(Schedule):
         self.caps = np.array([b.cap for b in brackets])
         self.floors = np.concatenate([[0.0], self.caps[:-1]])
         self._inner_caps = self.caps[:-1].copy()
+        self._cap_list = self._inner_caps.tolist()
         self.leverages = np.array([b.max_leverage for b in brackets])
         self.initial_rates = 1.0 / self.leverages
         self.rates = np.array([b.maintenance_rate for b in brackets])
@@ -116,8 +118,8 @@ class Tiered(Schedule):
 
     def _bracket(self, n: np.ndarray | float) -> np.ndarray | int:
         # searching the caps below the last gives min(bracket, last) without a second call
-        if isinstance(n, float):
-            return piece_holding(n, self._inner_caps)
+        if isinstance(n, float):            # one notional: bisect, cheaper to call (NaN: past every cap)
+            return bisect.bisect_left(self._cap_list, n) if n == n else len(self._cap_list)
         return pieces_holding(np.ravel(n), self._inner_caps).reshape(np.shape(n))
 
     def _initial_rate(self, n: np.ndarray, open_interest: float) -> np.ndarray:
