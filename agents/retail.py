@@ -88,11 +88,11 @@ class RetailPopulation:
         """Of all traders (``lots`` and ``quote`` their accounts', in slot order; ``lot_value`` a lot's
         notional at mark), mark those who hold a position, use stops, and whose stop-loss or
         take-profit fired; returns their slots."""
-        return fire_exits(lots, quote, lot_value, self.uses_stops, self.entry_equity, self.entry_margin,
-                          config.stop_loss, config.take_profit, self.exit_flag)
+        return fire_exits(np.ascontiguousarray(lots), np.ascontiguousarray(quote), lot_value, self.uses_stops,
+                          self.entry_equity, self.entry_margin, config.stop_loss, config.take_profit, self.exit_flag)
 
 
-@compiled("float64(int64, int64[:], float64[:], float64, float64[:], float64[:])")
+@compiled("float64(int64, int64[::1], float64[::1], float64, float64[::1], float64[::1])")
 def _profit_on_margin(slot: int, lots: np.ndarray, quote: np.ndarray, lot_value: float, entry_equity: np.ndarray,
                       entry_margin: np.ndarray) -> float:
     """A trader's profit since entry over the margin it posted (zero where it posted none)."""
@@ -100,18 +100,23 @@ def _profit_on_margin(slot: int, lots: np.ndarray, quote: np.ndarray, lot_value:
     return (quote[slot] + lots[slot] * lot_value - entry_equity[slot]) / (margin if margin > 0 else np.inf)
 
 
-@compiled("int64[:](int64[:], float64[:], float64, boolean[:], float64[:], float64[:], float64, float64, int8[:])")
+@compiled("int64[:](int64[::1], float64[::1], float64, boolean[::1], float64[::1], float64[::1], float64, float64,"
+          " int8[::1])")
 def fire_exits(lots: np.ndarray, quote: np.ndarray, lot_value: float, uses_stops: np.ndarray,
                entry_equity: np.ndarray, entry_margin: np.ndarray, stop_loss: float, take_profit: float,
                exit_flag: np.ndarray) -> np.ndarray:
     """The stop scan of ``RetailPopulation.flag_exits``, one compiled pass over the population (it
     runs every step): profit since entry over the entry margin, against the stop and the target."""
-    fired = np.empty(len(lots), np.int64)
-    count = 0
-    for slot in range(len(lots)):           # without a branch: who holds a position is random
+    n = len(lots)
+    hit = np.empty(n, np.bool_)
+    for slot in range(n):                   # without a branch (vectorised): who holds a position is random
         pnl = _profit_on_margin(slot, lots, quote, lot_value, entry_equity, entry_margin)
+        hit[slot] = (lots[slot] != 0) & uses_stops[slot] & ((pnl >= take_profit) | (pnl <= -stop_loss))
+    fired = np.empty(n, np.int64)
+    count = 0
+    for slot in range(n):
         fired[count] = slot
-        count += (lots[slot] != 0) & uses_stops[slot] & ((pnl >= take_profit) | (pnl <= -stop_loss))
+        count += hit[slot]
     for slot in fired[:count]:
         exit_flag[slot] = TAKE_PROFIT if _profit_on_margin(slot, lots, quote, lot_value, entry_equity,
                                                            entry_margin) >= take_profit else STOP_LOSS

@@ -233,17 +233,30 @@ class Exchange(AccountBook):
             assert len(below) == 0, f"accounts below maintenance after liquidation: {below[:10].tolist()}"
 
 
-@compiled("int64[:](int64[:], float64[:], float64, float64[:], float64[:], float64[:])")
+@compiled("int64[:](int64[::1], float64[::1], float64, float64[:], float64[:], float64[:])")
 def below_maintenance_in_pieces(lots: np.ndarray, quote: np.ndarray, lot_value: float, inner_caps: np.ndarray,
                                 rates: np.ndarray, amounts: np.ndarray) -> np.ndarray:
     """Accounts holding a position whose equity is below maintenance margin, where maintenance is
     piecewise linear in notional (``Schedule.maintenance_pieces``), with the same arithmetic as the
-    schedule's. One compiled pass over the population: the scan runs every liquidation round."""
-    found = np.empty(len(lots), np.int64)
-    count = 0
-    for account in range(len(lots)):        # without a branch: most accounts pass, at random
+    schedule's. Compiled, as the scan runs over the population every liquidation round: a first pass
+    without branches (vectorised) settles the accounts on the first piece, where most are, and marks
+    the rest, which a second pass checks on their own piece."""
+    n = len(lots)
+    first_cap = inner_caps[0] if len(inner_caps) else np.inf
+    marked = np.empty(n, np.bool_)
+    for account in range(n):
         held = lots[account]
-        margin = maintenance_in_pieces(abs(held) * lot_value, inner_caps, rates, amounts)
-        found[count] = account
-        count += (held != 0) & (quote[account] + held * lot_value < margin)
+        notional = abs(held) * lot_value
+        first_piece = first_cap >= notional
+        below = quote[account] + held * lot_value < max(notional * rates[0] - amounts[0], 0.0)
+        marked[account] = (held != 0) & ((first_piece & below) | (not first_piece))
+    found = np.empty(n, np.int64)
+    count = 0
+    for account in range(n):
+        if marked[account]:
+            held = lots[account]
+            notional = abs(held) * lot_value
+            found[count] = account
+            count += (first_cap >= notional) or (
+                quote[account] + held * lot_value < maintenance_in_pieces(notional, inner_caps, rates, amounts))
     return found[:count]
