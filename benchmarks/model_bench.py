@@ -70,15 +70,16 @@ def measure(retail: int, steps: int, mesa_loop: bool = False) -> dict[str, float
 
 
 def import_seconds(cache: str) -> float:
-    """Wall seconds to import the exchange in a fresh interpreter whose numba cache is ``cache``."""
+    """Wall seconds to import the model (``sim.market``: every compiled loop, from the schedules' to
+    the record's) in a fresh interpreter whose numba cache is ``cache``."""
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import sim.exchange"], check=True,
+    subprocess.run([sys.executable, "-c", "import sim.market"], check=True,
                    env={**os.environ, "NUMBA_CACHE_DIR": cache})
     return time.perf_counter() - started
 
 
 def compile_seconds() -> tuple[float, float]:
-    """The import of the exchange with an empty numba cache (compiling its loops) and then with the
+    """The import of the model with an empty numba cache (compiling its loops) and then with the
     cache it left (loading them): what numba costs a fresh machine once, and every process after."""
     with tempfile.TemporaryDirectory() as cache:
         return import_seconds(cache), import_seconds(cache)
@@ -123,7 +124,7 @@ def main() -> None:
                  "target <= 0.08"))
 
     cold, warm = zip(*(compile_seconds() for _ in range(args.repeat)))
-    rows.append(("import of the exchange, empty numba cache (compiles)", f"{statistics.median(cold):.2f} s",
+    rows.append(("import of the model, empty numba cache (compiles)", f"{statistics.median(cold):.2f} s",
                  f"then {statistics.median(warm):.2f} s from the cache: compiling costs "
                  f"{statistics.median(cold) - statistics.median(warm):.2f} s once"))
 
