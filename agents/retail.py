@@ -92,34 +92,30 @@ class RetailPopulation:
                           self.entry_equity, self.entry_margin, config.stop_loss, config.take_profit, self.exit_flag)
 
 
-@compiled("float64(int64, int64[::1], float64[::1], float64, float64[::1], float64[::1])")
-def _profit_on_margin(slot: int, lots: np.ndarray, quote: np.ndarray, lot_value: float, entry_equity: np.ndarray,
-                      entry_margin: np.ndarray) -> float:
-    """A trader's profit since entry over the margin it posted (zero where it posted none)."""
-    margin = entry_margin[slot]
-    return (quote[slot] + lots[slot] * lot_value - entry_equity[slot]) / (margin if margin > 0 else np.inf)
-
-
 @compiled("int64[:](int64[::1], float64[::1], float64, boolean[::1], float64[::1], float64[::1], float64, float64,"
           " int8[::1])")
 def fire_exits(lots: np.ndarray, quote: np.ndarray, lot_value: float, uses_stops: np.ndarray,
                entry_equity: np.ndarray, entry_margin: np.ndarray, stop_loss: float, take_profit: float,
                exit_flag: np.ndarray) -> np.ndarray:
-    """The stop scan of ``RetailPopulation.flag_exits``, one compiled pass over the population (it
-    runs every step): profit since entry over the entry margin, against the stop and the target."""
+    """The stop scan of ``RetailPopulation.flag_exits``, compiled as it runs every step over the
+    population: profit since entry over the entry margin (zero where none was posted), against the
+    target and the stop. A first pass without branches (vectorised: who holds a position is random)
+    gives each trader its flag; a second gathers the traders flagged."""
     n = len(lots)
-    hit = np.empty(n, np.bool_)
-    for slot in range(n):                   # without a branch (vectorised): who holds a position is random
-        pnl = _profit_on_margin(slot, lots, quote, lot_value, entry_equity, entry_margin)
-        hit[slot] = (lots[slot] != 0) & uses_stops[slot] & ((pnl >= take_profit) | (pnl <= -stop_loss))
+    flag = np.empty(n, np.int8)
+    for slot in range(n):
+        margin = entry_margin[slot]
+        pnl = (quote[slot] + lots[slot] * lot_value - entry_equity[slot]) / (margin if margin > 0 else np.inf)
+        watched = (lots[slot] != 0) & uses_stops[slot]
+        flag[slot] = watched * ((pnl >= take_profit) * TAKE_PROFIT
+                                + ((pnl < take_profit) & (pnl <= -stop_loss)) * STOP_LOSS)
     fired = np.empty(n, np.int64)
     count = 0
     for slot in range(n):
         fired[count] = slot
-        count += hit[slot]
+        count += flag[slot] != NO_EXIT
     for slot in fired[:count]:
-        exit_flag[slot] = TAKE_PROFIT if _profit_on_margin(slot, lots, quote, lot_value, entry_equity,
-                                                           entry_margin) >= take_profit else STOP_LOSS
+        exit_flag[slot] = flag[slot]
     return fired[:count]
 
 
