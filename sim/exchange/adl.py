@@ -4,7 +4,9 @@ most leveraged opposite positions are closed against it at the bankruptcy price.
 Exchanges keep an ADL queue, and so does this one: the opposite positions ranked by profit x
 leverage, built once for the mark and then updated only for the accounts that traded or paid since
 (the account book notes them), so that thousands of ADL closes in a crash do not each rank the
-whole market again. The order is exactly ``ranking``'s.
+whole market again. A build sorts only the front of the queue (a crash's closes between two marks
+take tens of accounts, not the tens of thousands on a side); the rest is sorted if the front runs
+out. The order is exactly ``ranking``'s.
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ class _Queue:
 
     An account's score changes only when its cash, position or deposits change (or the mark moves,
     when the queue is rebuilt): its entry in the ranking stops counting and its new one goes on the
-    heap; the next account is the better of the two fronts.
+    heap; the next account is the better of the two fronts. ``rest`` holds the accounts ranked after
+    the built front, unsorted, in rising order with their keys (None: none).
     """
 
-    def __init__(self, accounts: np.ndarray, keys: np.ndarray):
+    def __init__(self, accounts: np.ndarray, keys: np.ndarray, rest: tuple[np.ndarray, np.ndarray] | None = None):
         self.accounts, self.keys = accounts, keys
+        self.rest = rest
         self.next = 0
         self.changed: set[int] = set()
         self.heap: list[tuple[float, int]] = []
@@ -47,8 +51,16 @@ class _Queue:
 
     def pop(self) -> int | None:
         """The top-ranked account, taken off the queue (None when it is empty)."""
-        while self.next < len(self.accounts) and int(self.accounts[self.next]) in self.changed:
-            self.next += 1
+        while True:
+            while self.next < len(self.accounts) and int(self.accounts[self.next]) in self.changed:
+                self.next += 1
+            if self.next < len(self.accounts) or self.rest is None:
+                break
+            accounts, keys = self.rest
+            order = np.argsort(keys, kind="stable")
+            self.accounts = np.concatenate([self.accounts, accounts[order]])
+            self.keys = np.concatenate([self.keys, keys[order]])
+            self.rest = None
         while self.heap and self.current.get(self.heap[0][1]) != self.heap[0][0]:
             heapq.heappop(self.heap)
         if self.next < len(self.accounts):
@@ -67,8 +79,10 @@ class _Queue:
 class AutoDeleveraging:
     """Ranks opposite positions by profit x leverage and closes them against a bankrupt account."""
 
-    def __init__(self, exchange: Exchange):
+    def __init__(self, exchange: Exchange, front: int = 1024):
+        """``front``: how many of a side's positions a queue build sorts (at least; more on ties)."""
         self.exchange = exchange
+        self.front = front
         self._queues: dict[int, _Queue] = {}
         self._mark = float("nan")
 
@@ -85,12 +99,30 @@ class AutoDeleveraging:
 
     def _ranked(self, side: int, exclude: int = -1) -> tuple[np.ndarray, np.ndarray]:
         """``ranking`` and each ranked account's key (minus its score)."""
+        candidates, keys = self._candidates(side, exclude)
+        order = np.argsort(keys, kind="stable")          # ties keep the candidates' rising order
+        return candidates[order], keys[order]
+
+    def _candidates(self, side: int, exclude: int = -1) -> tuple[np.ndarray, np.ndarray]:
+        """The accounts holding positions on ``side``, in rising order, and their keys (minus their score)."""
         lots = self.exchange.lots[: self.exchange.n_accounts]
         candidates = np.flatnonzero(lots > 0 if side > 0 else lots < 0)
         candidates = candidates[candidates != exclude]
-        keys = -self.scores(candidates)
-        order = np.argsort(keys, kind="stable")          # ties keep the candidates' rising order
-        return candidates[order], keys[order]
+        return candidates, -self.scores(candidates)
+
+    def _build(self, side: int) -> _Queue:
+        """``side``'s queue with its front sorted: every account whose key is at most the
+        ``front``-th smallest, ranked as ``ranking`` ranks them; the others after them, unsorted."""
+        candidates, keys = self._candidates(side)
+        if len(keys) <= self.front:
+            order = np.argsort(keys, kind="stable")
+            return _Queue(candidates[order], keys[order])
+        threshold = np.partition(keys, self.front - 1)[self.front - 1]
+        ahead = keys <= threshold
+        front = np.flatnonzero(ahead)
+        order = front[np.argsort(keys[front], kind="stable")]
+        behind = ~ahead
+        return _Queue(candidates[order], keys[order], (candidates[behind], keys[behind]))
 
     def close(self, account: int, price: float, round_: int, bad_debt: float) -> None:
         """Close the account against the top-ranked opposite positions at ``price``."""
@@ -136,7 +168,7 @@ class AutoDeleveraging:
             for queue_side, queue in self._queues.items():
                 queue.update(accounts.tolist(), keys, (sides == queue_side).tolist())
         if side not in self._queues:
-            self._queues[side] = _Queue(*self._ranked(side))
+            self._queues[side] = self._build(side)
         return self._queues[side]
 
 
