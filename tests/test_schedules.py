@@ -392,16 +392,22 @@ def test_max_notional_is_the_boundary(path: Path, equity: float) -> None:
 
 
 @given(base=st.floats(0.01, 0.5), premium=st.floats(0.001, 0.1), unit=st.floats(1e4, 1e7),
-       discount=st.floats(0.0, 0.9), equity=st.lists(st.floats(0.0, 1e10), min_size=1, max_size=20))
+       discount=st.floats(0.0, 0.9), equity=st.lists(st.floats(0.0, 1e10) | st.sampled_from([0.0, 1e-300, 5e4]),
+                                                     min_size=1, max_size=20))
 @settings(max_examples=200, deadline=None)
-def test_size_premium_max_notional_from_a_guess_is_the_float_bisection_finds(base, premium, unit, discount, equity):
-    """Stepping float by float from an estimate gives, to the bit, what bisection over the whole range
-    gives (the requirement rises monotonically, so the boundary float is one and the same)."""
+def test_size_premium_compiled_searches_are_the_bisection_to_the_bit(base, premium, unit, discount, equity):
+    """The compiled searches for the largest notional equity covers, on initial and on maintenance
+    margin, return the float numpy's bisection over the schedule's own margin returns, for many
+    equities and for one."""
     schedule = load_schedule({"kind": "size_premium", "base_initial_rate": base, "base_maintenance_rate": base / 2,
                               "imf_factor": premium, "unit_notional": unit, "discount": discount,
                               "max_notional": 1e9})
     e = np.array(equity)
-    assert schedule.max_notional(e).tobytes() == schedule._largest_notional(schedule.initial_margin, e, 0.0).tobytes()
+    for compiled, margin in ((schedule.max_notional, schedule.initial_margin),
+                             (schedule.maintenance_capacity, schedule.maintenance_margin)):
+        bisected = schedule._largest_notional(margin, e, 0.0)
+        assert compiled(e).tobytes() == bisected.tobytes()
+        assert compiled(equity[0]) == float(bisected[0])
 
 
 # ------------------------------------------------------------------------------------------

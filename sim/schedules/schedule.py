@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from sim.schedules.fields import param
 from sim.schedules.pieces import farthest_reach, largest_within_pieces
 
 ArrayLike = float | np.ndarray
+Search = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 class SpecBase(BaseModel):
@@ -53,6 +55,7 @@ class Schedule(ABC):
 
     def __init__(self, spec: Any):
         self.spec = spec
+        self._floor_rate: float | None = None
 
     @property
     def kind(self) -> str:
@@ -140,7 +143,7 @@ class Schedule(ABC):
         pieces = self._initial_pieces(open_interest)
         if pieces is None:
             return self._largest_notional(self.initial_margin, equity, open_interest,
-                                          self._initial_guess(np.maximum(as_array(equity), 0.0), open_interest))
+                                          self._initial_search(open_interest))
         e = np.maximum(as_array(equity), 0.0)
         most = farthest_reach(np.ravel(e), *pieces).reshape(np.shape(e))
         over = as_array(self.initial_margin(most, open_interest)) > e
@@ -150,42 +153,44 @@ class Schedule(ABC):
         """(floors, caps, initial rates) where the initial rate is constant on each piece, else None."""
         return None
 
-    def _initial_guess(self, equity: np.ndarray, open_interest: float) -> np.ndarray | None:
-        """A close estimate of ``max_notional`` where there are no pieces, for a family whose initial
-        margin rises with notional in floating point too (None: no estimate)."""
+    def _initial_search(self, open_interest: float) -> Search | None:
+        """``_largest_notional``'s bisection over initial margin, compiled, where the family has it."""
         return None
 
     def maintenance_capacity(self, equity: ArrayLike, open_interest: float = 0.0) -> ArrayLike:
         """Largest notional whose maintenance margin the equity covers: where a partial
         liquidation can stop."""
         return self._largest_notional(self.maintenance_margin, equity, open_interest,
-                                      pieces=self.maintenance_pieces(open_interest))
+                                      self._maintenance_search(open_interest))
+
+    def _maintenance_search(self, open_interest: float) -> Search | None:
+        """``_largest_notional``'s bisection over maintenance margin, compiled, where the family has it
+        (every family that gives its maintenance as pieces)."""
+        pieces = self.maintenance_pieces(open_interest)
+        return None if pieces is None else lambda equity, upper: largest_within_pieces(equity, upper, *pieces)
 
     def _largest_notional(self, requirement, equity: ArrayLike, open_interest: float,
-                          guess: np.ndarray | None = None,
-                          pieces: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> ArrayLike:
+                          search: Search | None = None) -> ArrayLike:
         """Largest N with requirement(N) <= equity, by vectorised bisection.
 
         Requirements rise with notional in every kind, so bisection finds the boundary to float
         precision, even where the requirement jumps between brackets. Where the requirement rises
         monotonically in floating point as well, that boundary is the one float where it is met and
-        the next float exceeds the equity, whatever the search: given a close ``guess``, a few steps
-        float by float from it find the same float (bisection takes some sixty evaluations). Given
-        ``pieces`` (the requirement being maintenance so computed), the same bisection runs compiled.
+        the next float exceeds the equity. ``search`` (equities, upper bounds -> notionals) is the
+        same bisection compiled for the family's requirement, each equity on its own.
         """
+        floor_rate = self._floor_maintenance_rate(open_interest)
+        if search is not None and isinstance(equity, float):     # one equity: no arrays but the call's
+            e = max(equity, 0.0)
+            hi = min(e / floor_rate, self.notional_limit)
+            return float(search(np.array([e]), np.array([hi]))[0])
         e = np.maximum(as_array(equity), 0.0)
-        floor_rate = float(self.maintenance_rate(np.zeros(1) + 1e-9, open_interest)[0])
         hi = np.minimum(e / floor_rate, self.notional_limit)
-        if pieces is not None:
-            found = largest_within_pieces(np.ravel(e), np.ravel(hi).astype(float), *pieces)
-            return like(found.reshape(np.shape(e)), equity)
+        if search is not None:
+            return like(search(np.ravel(e), np.ravel(hi).astype(float)).reshape(np.shape(e)), equity)
         lo = np.zeros_like(hi)
         fits = as_array(requirement(hi, open_interest)) <= e
         lo = np.where(fits, hi, lo)
-        if guess is not None:
-            found, at = _step_to_boundary(lambda n: as_array(requirement(n, open_interest)) <= e,
-                                          np.clip(guess, lo, hi), hi)
-            lo, hi = np.where(found, at, lo), np.where(found, at, hi)
         for _ in range(200):
             mid = 0.5 * (lo + hi)
             if np.all((mid <= lo) | (mid >= hi)):
@@ -194,6 +199,13 @@ class Schedule(ABC):
             lo = np.where(ok, mid, lo)
             hi = np.where(ok, hi, mid)
         return like(lo, equity)
+
+    def _floor_maintenance_rate(self, open_interest: float) -> float:
+        """The maintenance rate of the smallest positions: the bisection's upper bound is equity over it
+        (kept once computed, unless it moves with open interest)."""
+        if self._floor_rate is None or self.uses_open_interest:
+            self._floor_rate = float(self.maintenance_rate(np.zeros(1) + 1e-9, open_interest)[0])
+        return self._floor_rate
 
     def liquidation_price(self, position: ArrayLike, quote: ArrayLike, open_interest: float = 0.0,
                           mark: float | None = None) -> ArrayLike:
@@ -266,22 +278,3 @@ class Schedule(ABC):
 
     @abstractmethod
     def _table(self, open_interest: float) -> pd.DataFrame: ...
-
-
-def _step_to_boundary(fits, start: np.ndarray, top: np.ndarray, steps: int = 6) -> tuple[np.ndarray, np.ndarray]:
-    """From ``start`` (inside [0, top]), float by float towards the largest x <= top with ``fits(x)``,
-    for a predicate true below a boundary and false above it. Returns where the boundary was found
-    within ``steps`` steps, and that float."""
-    x = np.asarray(start, dtype=float)
-    ok = fits(x)
-    found = np.zeros(x.shape, dtype=bool)
-    for _ in range(steps):
-        up = np.minimum(np.nextafter(x, np.inf), top)
-        up_ok = fits(up)
-        found |= ok & ((up == x) | ~up_ok)                 # fits here, not one float above (or at the top)
-        if found.all():
-            break
-        down = np.nextafter(x, 0.0)
-        x = np.where(found, x, np.where(ok, up, down))
-        ok = np.where(found, ok, np.where(ok, up_ok, fits(down)))
-    return found, x

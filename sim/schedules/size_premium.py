@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 from pydantic import PositiveFloat, model_validator
 
+from sim.jit import compiled
 from sim.schedules.fields import param
-from sim.schedules.schedule import Schedule, SpecBase
+from sim.schedules.schedule import Schedule, Search, SpecBase
 
 
 class SizePremiumSpec(SpecBase):
@@ -38,7 +39,6 @@ class SizePremiumSpec(SpecBase):
 class SizePremium(Schedule):
     """Drift-style size premium: rates grow with the square root of notional past a threshold."""
 
-
     def _rate(self, n: np.ndarray, base: float) -> np.ndarray:
         s = self.spec
         premium = (1.0 - s.discount) * base + s.imf_factor * np.sqrt(n / s.unit_notional)
@@ -57,19 +57,15 @@ class SizePremium(Schedule):
     def _initial_rate(self, n: np.ndarray, open_interest: float) -> np.ndarray:
         return self._rate(n, self.spec.base_initial_rate)
 
-    def _initial_guess(self, equity: np.ndarray, open_interest: float) -> np.ndarray:
-        """Where equity covers N x rate(N): E / base below the threshold; past it, with r = sqrt(N / unit),
-        the root of r^3 + (c / f) r^2 = E / (f unit) (c the discounted base, f the factor), by Newton's
-        method from above (from the smaller of two upper bounds, it converges in a few steps)."""
+    def _initial_search(self, open_interest: float) -> Search:
         s = self.spec
-        flat = equity / s.base_initial_rate
-        a = (1.0 - s.discount) * s.base_initial_rate / s.imf_factor
-        q = equity / (s.imf_factor * s.unit_notional)
-        r = np.minimum(np.cbrt(q), np.sqrt(q / a))
-        for _ in range(5):
-            slope = 3.0 * r * r + 2.0 * a * r
-            r = r - (r * r * r + a * r * r - q) / np.where(slope > 0, slope, 1.0)
-        return np.where(flat <= self.threshold(), flat, s.unit_notional * r * r)
+        return lambda equity, upper: largest_under_premium(equity, upper, s.base_initial_rate, s.discount,
+                                                           s.imf_factor, s.unit_notional)
+
+    def _maintenance_search(self, open_interest: float) -> Search:
+        s = self.spec
+        return lambda equity, upper: largest_under_premium(equity, upper, s.base_maintenance_rate, s.discount,
+                                                           s.imf_factor, s.unit_notional)
 
     def _maintenance(self, n: np.ndarray, open_interest: float) -> np.ndarray:
         return n * self._rate(n, self.spec.base_maintenance_rate)
@@ -96,4 +92,35 @@ class SizePremium(Schedule):
                 "maintenance_amount": 0.0,
             }
         )
+
+
+@compiled("float64(float64, float64, float64, float64, float64)")
+def _premium_margin(notional: float, base: float, discount: float, factor: float, unit: float) -> float:
+    """N x rate(N), in ``_rate``'s arithmetic and order."""
+    premium = (1.0 - discount) * base + factor * np.sqrt(notional / unit)
+    return notional * (premium if premium > base else base)
+
+
+@compiled("float64[:](float64[:], float64[:], float64, float64, float64, float64)")
+def largest_under_premium(equity: np.ndarray, upper: np.ndarray, base: float, discount: float, factor: float,
+                          unit: float) -> np.ndarray:
+    """Per equity, the largest notional N in [0, upper] with N x rate(N) <= equity, rate as ``_rate``
+    computes it from ``base``: the bisection of ``Schedule._largest_notional``, step for step, each
+    equity on its own. The requirement rises float by float, so the boundary found is the one float
+    any exact search finds. Compiled: every capacity check of an order reads it."""
+    found = np.empty(len(equity))
+    for i in range(len(equity)):
+        e, lo, hi = equity[i], 0.0, upper[i]
+        if _premium_margin(hi, base, discount, factor, unit) <= e:
+            lo = hi
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            if mid <= lo or mid >= hi:
+                break
+            if _premium_margin(mid, base, discount, factor, unit) <= e:
+                lo = mid
+            else:
+                hi = mid
+        found[i] = lo
+    return found
 
