@@ -162,11 +162,12 @@ class AutoDeleveraging:
             self._mark = ex.mark
             ex.watch()
         elif changed and self._queues:
-            accounts = np.fromiter(sorted(changed), dtype=np.int64, count=len(changed))
-            keys = (-self.scores(accounts)).tolist()
-            sides = np.sign(ex.lots[accounts])
+            accounts = sorted(changed)
+            at = np.array(accounts, dtype=np.int64)
+            keys = (-self.scores(at)).tolist()
+            lots = ex.lots[at].tolist()
             for queue_side, queue in self._queues.items():
-                queue.update(accounts.tolist(), keys, (sides == queue_side).tolist())
+                queue.update(accounts, keys, [held * queue_side > 0 for held in lots])
         if side not in self._queues:
             self._queues[side] = self._build(side)
         return self._queues[side]

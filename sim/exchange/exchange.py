@@ -134,7 +134,8 @@ class Exchange(AccountBook):
         return candidates[self.below_maintenance(candidates)]
 
     def is_liquidatable(self, account: int) -> bool:
-        return bool(self.below_maintenance(account))
+        """``below_maintenance`` of one account, on floats (asked before every liquidation step)."""
+        return bool(self.lots[account] != 0) and self.equity(account) < self.maintenance_margin(account)
 
     def margin_ratio(self, accounts: np.ndarray) -> np.ndarray:
         """Equity over maintenance margin at mark, per account (below 1: liquidatable)."""

@@ -115,9 +115,11 @@ class SocialGraph:
 
     def _link(self, a: int, b: int) -> None:
         for node, other in ((a, b), (b, a)):
-            self._reserve(self._n, int(self._width[node]) + 1)
-            self._table[node, self._width[node]] = other
-            self._width[node] += 1
+            column = int(self._width[node])
+            if column >= self._table.shape[1]:
+                self._reserve(self._n, column + 1)
+            self._table[node, column] = other
+            self._width[node] = column + 1
 
     def add(self, count: int) -> np.ndarray:
         """Add ``count`` newly arrived traders, each following ``degree // 2`` earlier ones: chosen at
