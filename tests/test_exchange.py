@@ -25,6 +25,7 @@ from sim.exchange import (
     OrderBook,
     Rules,
 )
+from sim.exchange.orders import to_lots
 from sim.schedules import load_schedule
 
 LOT = 0.001
@@ -232,6 +233,22 @@ def test_order_smaller_than_one_lot_refused():
     assert ex.submit_market_order(a, 0.0019).filled == approx(0.001)
     assert ex.submit_market_order(a, 0.003).filled == approx(0.003)
     assert int(ex.lots[a]) == 4
+
+
+@given(sizes=st.lists(st.floats(-1e4, 1e4) | st.integers(-10**6, 10**6).map(lambda k: k * 0.001)
+                      | st.sampled_from([0.003, -0.003, 0.0029999, 0.0025, -0.0035, 0.0]), min_size=1, max_size=30))
+def test_many_sizes_become_the_lots_each_would_alone(sizes):
+    """A batch's sizes (converted in one compiled pass) become the lots each size becomes on its own
+    (float arithmetic): whole lots toward zero, never more than asked beyond float noise, less than
+    a lot left over."""
+    many = to_lots(np.array(sizes), 0.001)
+    assert many.dtype == np.int64
+    assert many.tolist() == [to_lots(size, 0.001) for size in sizes]
+    for size, lots in zip(sizes, many.tolist()):
+        exact = abs(size / 0.001)
+        assert lots == 0 or (lots > 0) == (size > 0)
+        assert exact - 1 < abs(lots) <= exact + 2e-9 + 2e-12 * exact
+    assert to_lots(np.array([[0.003, -0.0029999]]), 0.001).tolist() == [[3, -2]]
 
 
 # ------------------------------------------------------------------------------ funding

@@ -565,6 +565,21 @@ def test_property_maintenance_continuous_and_non_decreasing(spec: dict, extra: l
 @settings(deadline=None)
 @given(
     st.sampled_from(["continuous", "whole"]).flatmap(tiered_specs),
+    st.lists(st.floats(-1.0, 2e9) | st.sampled_from([0.0, math.inf, math.nan]), max_size=30),
+)
+def test_brackets_compiled_initial_margin_is_the_generic_one_to_the_bit(spec: dict, extra: list[float]) -> None:
+    """Brackets' initial margin of many notionals, one compiled pass, is the float the generic
+    numpy formula (rate of the bracket, infinite past the limit, 0 at 0) gives, caps included."""
+    schedule = load_schedule(spec)
+    n = np.concatenate([probe_notionals(schedule, []), np.array(extra), [schedule.notional_limit * 2]])
+    assert schedule.initial_margin(n, 1e8).tobytes() == Schedule.initial_margin(schedule, n, 1e8).tobytes()
+    assert schedule.initial_margin(n[:1]).shape == (1,)
+    assert schedule.initial_margin(np.float64(n[0])) == Schedule.initial_margin(schedule, np.float64(n[0]))
+
+
+@settings(deadline=None)
+@given(
+    st.sampled_from(["continuous", "whole"]).flatmap(tiered_specs),
     st.lists(st.floats(0, 1e9), max_size=30),
 )
 def test_property_initial_margin_non_decreasing(spec: dict, extra: list[float]) -> None:

@@ -1,9 +1,10 @@
 """Margin piecewise linear in notional, evaluated in compiled loops.
 
 Tiered and incremental schedules compute maintenance as N x rate_k - amount_k on piece k of notional
-(``Schedule.maintenance_pieces``), and their initial rate is constant on pieces. Three loops evaluate
+(``Schedule.maintenance_pieces``), and their initial rate is constant on pieces. Four loops evaluate
 them many times: the liquidation scan over every account, every round; the search for where a partial
-liquidation can stop; and the capacity of every order's account. Compiled (numba), with the
+liquidation can stop; the capacity of every order's account; and brackets' initial margin of every
+order checked. Compiled (numba), with the
 schedule's own arithmetic in the schedule's own order, they agree with its numpy to the bit.
 """
 
@@ -61,6 +62,19 @@ def largest_within_pieces(equity: np.ndarray, upper: np.ndarray, inner_caps: np.
                 hi = mid
         found[i] = lo
     return found
+
+
+@compiled("float64[:](float64[:], float64[:], float64[:], float64)")
+def initial_in_pieces(notional: np.ndarray, inner_caps: np.ndarray, initial_rates: np.ndarray,
+                      limit: float) -> np.ndarray:
+    """The initial margin of each notional: N x the initial rate of its piece, infinite past
+    ``limit``, 0 for N <= 0 (as ``Schedule.initial_margin`` computes it, per notional)."""
+    margin = np.empty(len(notional))
+    for i in range(len(notional)):
+        n = notional[i]
+        rate = np.inf if n > limit else initial_rates[piece_holding(n, inner_caps)]
+        margin[i] = n * rate if n > 0 else 0.0
+    return margin
 
 
 @compiled("float64[:](float64[:], float64[:], float64[:], float64[:])")

@@ -17,8 +17,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, PositiveFloat, model_validator
 
 from sim.schedules.fields import param
-from sim.schedules.pieces import pieces_holding
-from sim.schedules.schedule import Schedule, SpecBase
+from sim.schedules.pieces import initial_in_pieces, pieces_holding
+from sim.schedules.schedule import ArrayLike, Schedule, SpecBase, as_array, like
 
 
 class Bracket(BaseModel):
@@ -124,6 +124,14 @@ class Tiered(Schedule):
 
     def _initial_rate(self, n: np.ndarray, open_interest: float) -> np.ndarray:
         return self.initial_rates[self._bracket(n)]
+
+    def initial_margin(self, notional: ArrayLike, open_interest: float = 0.0) -> ArrayLike:
+        """``Schedule.initial_margin``; many notionals in one compiled pass over the brackets."""
+        if isinstance(notional, float):
+            return super().initial_margin(notional, open_interest)
+        n = as_array(notional)
+        margin = initial_in_pieces(np.ravel(n), self._inner_caps, self.initial_rates, self.notional_limit)
+        return like(margin.reshape(n.shape), notional)
 
     def maintenance_pieces(self, open_interest: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return self._inner_caps, self.rates, self.amounts
