@@ -4,8 +4,8 @@ Tiered and incremental schedules compute maintenance as N x rate_k - amount_k on
 (``Schedule.maintenance_pieces``), and their initial rate is constant on pieces. Four loops evaluate
 them many times: the liquidation scan over every account, every round; the search for where a partial
 liquidation can stop; the capacity of every order's account; and brackets' initial margin of every
-order checked. Compiled (numba), with the
-schedule's own arithmetic in the schedule's own order, they agree with its numpy to the bit.
+order checked. Compiled (numba), with the schedule's own arithmetic in the schedule's own order, they
+agree with its numpy to the bit.
 """
 
 from __future__ import annotations
