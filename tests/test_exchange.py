@@ -238,9 +238,8 @@ def test_order_smaller_than_one_lot_refused():
 @given(sizes=st.lists(st.floats(-1e4, 1e4) | st.integers(-10**6, 10**6).map(lambda k: k * 0.001)
                       | st.sampled_from([0.003, -0.003, 0.0029999, 0.0025, -0.0035, 0.0]), min_size=1, max_size=30))
 def test_many_sizes_become_the_lots_each_would_alone(sizes):
-    """A batch's sizes (converted in one compiled pass) become the lots each size becomes on its own
-    (float arithmetic): whole lots toward zero, never more than asked beyond float noise, less than
-    a lot left over."""
+    """A batch's sizes (converted in one compiled pass) become the lots each size becomes on its own:
+    whole lots toward zero, never more than asked beyond float noise, less than a lot left over."""
     many = to_lots(np.array(sizes), 0.001)
     assert many.dtype == np.int64
     assert many.tolist() == [to_lots(size, 0.001) for size in sizes]

@@ -120,8 +120,11 @@ class Exchange(AccountBook):
             return float("nan")
         return -float(self.quote[account]) / (float(lots) * self.lot_size)
 
-    def below_maintenance(self, accounts: np.ndarray) -> np.ndarray:
-        """Per account, whether it holds a position and its equity is below maintenance margin at mark."""
+    def below_maintenance(self, accounts: np.ndarray | int) -> np.ndarray | bool:
+        """Per account, whether it holds a position and its equity is below maintenance margin at mark
+        (one account: a bool, on floats, as asked before every liquidation step)."""
+        if isinstance(accounts, int | np.integer):
+            return bool(self.lots[accounts] != 0) and self.equity(accounts) < self.maintenance_margin(accounts)
         return (self.lots[accounts] != 0) & (self.equity(accounts) < self.maintenance_margin(accounts))
 
     def liquidatable(self) -> np.ndarray:
@@ -134,8 +137,7 @@ class Exchange(AccountBook):
         return candidates[self.below_maintenance(candidates)]
 
     def is_liquidatable(self, account: int) -> bool:
-        """``below_maintenance`` of one account, on floats (asked before every liquidation step)."""
-        return bool(self.lots[account] != 0) and self.equity(account) < self.maintenance_margin(account)
+        return self.below_maintenance(account)
 
     def margin_ratio(self, accounts: np.ndarray) -> np.ndarray:
         """Equity over maintenance margin at mark, per account (below 1: liquidatable)."""

@@ -3,7 +3,6 @@ liquidity (a run of orders in one walk of the book), each fill booked with its t
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
@@ -69,23 +68,27 @@ def to_lots(size: float | np.ndarray, lot_size: float) -> int | np.ndarray:
     A size within float noise of a whole number of lots (0.003 / 0.001 = 2.9999999999999996)
     counts as that number.
     """
-    if isinstance(size, float | int) or np.ndim(size) == 0:     # one size: the same arithmetic on a float, faster
-        lots = float(size) / lot_size
-        nearest = float(round(lots))
-        return int(nearest) if abs(lots - nearest) <= 1e-9 + 1e-12 * abs(lots) else math.trunc(lots)
+    if isinstance(size, float | int) or np.ndim(size) == 0:
+        return int(lot_count(float(size), lot_size))
     sizes = np.asarray(size, dtype=float)
     return lots_of(np.ravel(sizes), lot_size).reshape(sizes.shape)
 
 
+@compiled("int64(float64, float64)")
+def lot_count(size: float, lot_size: float) -> int:
+    """``to_lots`` of one size, compiled, so that one order and a batch share one arithmetic."""
+    exact = size / lot_size
+    nearest = np.rint(exact)
+    return int(nearest) if abs(exact - nearest) <= 1e-9 + 1e-12 * abs(exact) else int(np.trunc(exact))
+
+
 @compiled("int64[:](float64[:], float64)")
 def lots_of(sizes: np.ndarray, lot_size: float) -> np.ndarray:
-    """``to_lots`` of many sizes, with one size's arithmetic, compiled: every order batch converts
-    its sizes, where numpy's five passes over a few orders cost more than the work."""
+    """``lot_count`` of many sizes in one compiled pass: every order batch converts its sizes, where
+    numpy's five passes over a few orders cost more than the work."""
     lots = np.empty(len(sizes), np.int64)
     for i in range(len(sizes)):
-        exact = sizes[i] / lot_size
-        nearest = np.rint(exact)
-        lots[i] = nearest if abs(exact - nearest) <= 1e-9 + 1e-12 * abs(exact) else np.trunc(exact)
+        lots[i] = lot_count(sizes[i], lot_size)
     return lots
 
 

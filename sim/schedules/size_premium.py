@@ -58,14 +58,16 @@ class SizePremium(Schedule):
         return self._rate(n, self.spec.base_initial_rate)
 
     def _initial_search(self, open_interest: float) -> Search:
-        s = self.spec
-        return lambda equity, upper: largest_under_premium(equity, upper, s.base_initial_rate, s.discount,
-                                                           s.imf_factor, s.unit_notional)
+        return self._search(self.spec.base_initial_rate)
 
     def _maintenance_search(self, open_interest: float) -> Search:
+        return self._search(self.spec.base_maintenance_rate)
+
+    def _search(self, base: float) -> Search:
+        """The compiled bisection for the margin whose rate floors at ``base``."""
         s = self.spec
-        return lambda equity, upper: largest_under_premium(equity, upper, s.base_maintenance_rate, s.discount,
-                                                           s.imf_factor, s.unit_notional)
+        return lambda equity, upper: largest_under_premium(equity, upper, base, s.discount, s.imf_factor,
+                                                           s.unit_notional)
 
     def _maintenance(self, n: np.ndarray, open_interest: float) -> np.ndarray:
         return n * self._rate(n, self.spec.base_maintenance_rate)
